@@ -1,0 +1,26 @@
+//! Helpers shared by Perfect21's benches and measurement programs.
+//!
+//! Conventions every bench file follows:
+//! * criterion group ids start with the bench file's stem
+//!   (`benches/benches/lru.rs` → `lru/get_hit`), so `cargo xtask bench` can
+//!   put each result in its crate's section of `docs/benchmarks.md`;
+//! * Perfect21's own entry in a group has a function id starting with
+//!   `perfect21`; peers use their crate name. Every other row's ratio is
+//!   computed against the `perfect21` row of the same group and parameter;
+//! * measurements criterion does not make are written with [`results::write`].
+
+pub mod results;
+
+/// Reads a service URL for a bench. Benches may skip a server-backed case
+/// when it is unset (tests may not); this prints why.
+pub fn service_url(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            eprintln!(
+                "{name} is not set: skipping the benches that need it (run them through `cargo xtask bench`)"
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Shared parts of the Perfect21 example programs.
+
+pub mod smoke;

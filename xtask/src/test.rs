@@ -1,0 +1,219 @@
+//! `cargo xtask test`: the one test command, exactly what CI runs.
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::cargo::{self, Metadata};
+use crate::run;
+use crate::services::Services;
+
+/// How one step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Pass,
+    Fail,
+    NotRun,
+}
+
+/// A step: a name and the commands it runs, in order.
+struct Step {
+    name: &'static str,
+    commands: Vec<Command>,
+    /// Shown when the step has no command (e.g. no crate needs Miri yet).
+    empty_note: &'static str,
+}
+
+/// `cargo xtask test [--keep-going]`
+pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
+    let (flags, positional) = crate::parse_flags(args, &["--keep-going"])?;
+    anyhow::ensure!(
+        positional.is_empty(),
+        "`cargo xtask test` takes no arguments besides --keep-going"
+    );
+    let keep_going = flags.contains(&"--keep-going");
+
+    let metadata = cargo::metadata()?;
+    let started = Instant::now();
+    let services = Services::start()?;
+    for line in services.lines() {
+        eprintln!("xtask: {line}");
+    }
+    let steps = steps(&services, &metadata)?;
+
+    let mut summary = Vec::new();
+    let mut failed = false;
+    for mut step in steps {
+        if (failed && !keep_going) || crate::signals::interrupted() {
+            summary.push((step.name, Outcome::NotRun, 0.0));
+            continue;
+        }
+        eprintln!("\nxtask: ── {} ──", step.name);
+        if step.commands.is_empty() {
+            eprintln!("xtask: {}", step.empty_note);
+        }
+        let step_started = Instant::now();
+        let mut outcome = Outcome::Pass;
+        for command in &mut step.commands {
+            eprintln!("xtask: $ {}", run::describe(command));
+            let result = run::run_ok(command);
+            perfect21_testkit::sweep_orphans();
+            if let Err(error) = result {
+                eprintln!("xtask: {error:#}");
+                outcome = Outcome::Fail;
+                if crate::signals::interrupted() {
+                    break;
+                }
+            }
+        }
+        failed |= outcome == Outcome::Fail;
+        summary.push((step.name, outcome, step_started.elapsed().as_secs_f64()));
+    }
+    drop(services);
+
+    let line = summary
+        .iter()
+        .map(|(name, outcome, secs)| match outcome {
+            Outcome::Pass => format!("{name} pass {secs:.1}s"),
+            Outcome::Fail => format!("{name} FAIL {secs:.1}s"),
+            Outcome::NotRun => format!("{name} not run"),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let verdict = if failed || crate::signals::interrupted() {
+        "FAILED"
+    } else {
+        "ok"
+    };
+    eprintln!();
+    println!(
+        "xtask test {verdict}: {line} — total {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if verdict == "ok" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn steps(services: &Services, metadata: &Metadata) -> Result<Vec<Step>> {
+    let with_services = |mut command: Command| {
+        services.export(&mut command);
+        command
+    };
+    let mut fmt = cargo::cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    let mut clippy = cargo::cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    let mut tests = cargo::cargo();
+    tests.args(["test", "--workspace", "--all-features"]);
+    // Every criterion bench once, in test mode. Same features as the test
+    // step, so nothing is rebuilt.
+    let mut benches = cargo::cargo();
+    benches.args(["test", "--workspace", "--all-features", "--benches"]);
+
+    Ok(vec![
+        Step {
+            name: "fmt",
+            commands: vec![fmt],
+            empty_note: "",
+        },
+        Step {
+            name: "clippy",
+            commands: vec![clippy],
+            empty_note: "",
+        },
+        Step {
+            name: "test",
+            commands: vec![with_services(tests)],
+            empty_note: "",
+        },
+        Step {
+            name: "benches",
+            commands: vec![with_services(benches)],
+            empty_note: "",
+        },
+        Step {
+            name: "miri",
+            commands: miri_commands(metadata)?,
+            empty_note: "no crate asks for Miri ([package.metadata.perfect21] miri = [...])",
+        },
+        Step {
+            name: "loom",
+            commands: loom_commands(metadata),
+            empty_note: "no crate asks for loom ([package.metadata.perfect21] loom = [...])",
+        },
+    ])
+}
+
+/// `cargo +nightly miri test -p NAME ARGS…` for each crate that asks.
+fn miri_commands(metadata: &Metadata) -> Result<Vec<Command>> {
+    let wanted: Vec<_> = metadata
+        .packages
+        .iter()
+        .filter_map(|p| Some((p.name.clone(), p.perfect21()?.miri.clone()?)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    ensure_miri()?;
+    Ok(wanted
+        .into_iter()
+        .map(|(name, args)| {
+            let mut command = cargo::cargo_nightly();
+            command
+                .args(["miri", "test", "-p", &name])
+                .args(args)
+                .env("MIRIFLAGS", "-Zmiri-strict-provenance");
+            command
+        })
+        .collect())
+}
+
+/// Installs Miri on the nightly toolchain when it is missing.
+fn ensure_miri() -> Result<()> {
+    let probe = cargo::cargo_nightly().args(["miri", "--version"]).output();
+    if probe.is_ok_and(|o| o.status.success()) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Miri: rustup component add --toolchain nightly miri rust-src");
+    run::run_ok(Command::new("rustup").args([
+        "component",
+        "add",
+        "--toolchain",
+        "nightly",
+        "miri",
+        "rust-src",
+    ]))
+    .context("Miri is needed and could not be installed (is the nightly toolchain installed?)")
+}
+
+/// `cargo test -p NAME --release ARGS…` under `--cfg perfect21_loom`, in
+/// its own target directory so the normal build is not invalidated.
+fn loom_commands(metadata: &Metadata) -> Vec<Command> {
+    metadata
+        .packages
+        .iter()
+        .filter_map(|p| Some((p.name.clone(), p.perfect21()?.loom.clone()?)))
+        .map(|(name, args)| {
+            let mut command = cargo::cargo();
+            command
+                .args(["test", "-p", &name, "--release"])
+                .args(args)
+                .env("RUSTFLAGS", "--cfg perfect21_loom")
+                .env("LOOM_MAX_PREEMPTIONS", "2")
+                .env("CARGO_TARGET_DIR", metadata.target_directory.join("loom"));
+            command
+        })
+        .collect()
+}
