@@ -2,7 +2,6 @@
 //! Redis `PING` on a multiplexed connection and a Postgres `SELECT 1`. These
 //! are the floors the redis-cache, batch and pg-stats numbers are read
 //! against.
-#![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use perfect21_benches::service_url;
