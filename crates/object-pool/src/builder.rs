@@ -178,7 +178,9 @@ impl<T: Send + 'static> ObjectPoolBuilder<T> {
         } else {
             self.thread_cache.min(max_idle)
         };
+        let plain_return = self.validate.is_none() && self.idle_timeout.is_none();
         let cfg = Config {
+            plain_return,
             factory: self.factory,
             reset: self.reset,
             validate: self.validate,

@@ -21,6 +21,9 @@ pub(crate) struct Config<T> {
     /// capped pools, so every idle object is visible to a waiting get).
     pub(crate) thread_cache: usize,
     pub(crate) stats: bool,
+    /// No `validate` and no `idle_timeout`: a return to a thread cache
+    /// takes the shortest path.
+    pub(crate) plain_return: bool,
 }
 
 impl<T> std::fmt::Debug for Config<T> {

@@ -20,7 +20,7 @@ use std::sync::{Arc, Weak};
 use crate::Error;
 use crate::config::Config;
 use crate::entry::{Boxed, Entry};
-use crate::local::Slot;
+use crate::local::{Slot, UNREGISTERED};
 use crate::shared::{Shared, Waiter};
 use crate::slots::SlotTable;
 use crate::stats::{Counters, Event, Stats};
@@ -73,6 +73,10 @@ pub(crate) struct Core<T> {
     /// Bumped by `trim`; a thread cache that has not seen the latest value
     /// flushes itself before its next operation.
     trim_epoch: AtomicU64,
+    /// `id << EPOCH_BITS | trim epoch (wrapping)`: what a thread's slot
+    /// cache is keyed by, so a `trim` sends every thread through `local_slow`
+    /// (and its maintenance) once.
+    key: AtomicU64,
     /// The `keep` of the latest `trim`.
     trim_keep: AtomicUsize,
     shared: Padded<Mutex<Shared<T>>>,
@@ -82,6 +86,9 @@ pub(crate) struct Core<T> {
     /// This core, for the thread-exit hooks.
     me: Weak<Core<T>>,
 }
+
+/// Low bits of `Core::key` that count trims.
+const EPOCH_BITS: u32 = 24;
 
 impl<T> std::fmt::Debug for Core<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,15 +113,17 @@ impl<T: Send + 'static> Core<T> {
         if cfg.stats {
             counters.add(Event::Created, prefill as u64);
         }
+        let key = thread_id::next_pool_id() << EPOCH_BITS | 1;
         Arc::new_cyclic(|me| Self {
             cfg,
             budget: Padded(AtomicUsize::new(prefill)),
-            trim_epoch: AtomicU64::new(0),
+            trim_epoch: AtomicU64::new(1),
             trim_keep: AtomicUsize::new(0),
             shared: Padded(Mutex::new(shared)),
             counters: Padded(counters),
             slots: SlotTable::new(),
             me: me.clone(),
+            key: AtomicU64::new(key),
         })
     }
 }
@@ -124,7 +133,7 @@ impl<T: Send + 'static> ThreadExit for Core<T> {
         if let Some(slot) = self.slots.get(index) {
             // SAFETY: runs on the exiting thread, which still owns `index`
             // (it is released after the exit hooks); no user code inside.
-            unsafe { slot.with_cache(|cache| cache.registered = false) };
+            unsafe { slot.with_cache(|cache| cache.set_epoch(UNREGISTERED)) };
             self.flush(slot);
         }
     }
@@ -133,23 +142,42 @@ impl<T: Send + 'static> ThreadExit for Core<T> {
 impl<T: Send + 'static> Core<T> {
     // ----- where an operation runs -------------------------------------
 
-    /// The calling thread's index when thread caches are on.
+    /// The calling thread's own slot when thread caches are on, up to date
+    /// with the latest `trim`. The fast path is the thread's one-entry
+    /// cache: its key matches this pool's `key` only if the thread last used
+    /// this pool and no `trim` happened since.
     #[inline(always)]
-    pub(crate) fn here(&self) -> Option<usize> {
+    pub(crate) fn local(&self) -> Option<&Slot<T>> {
+        if let Some(slot) = thread_id::cached_slot(self.key.load(Relaxed)) {
+            // SAFETY: `cache_slot` stored this pointer on this thread under
+            // this pool's key; keys embed the pool's id, which is never
+            // reused, so it is this pool's slot for this thread's index.
+            // `&self` keeps the pool, hence its slot table, alive, and table
+            // slots never move.
+            return Some(unsafe { slot.cast::<Slot<T>>().as_ref() });
+        }
+        self.local_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn local_slow(&self) -> Option<&Slot<T>> {
         if self.cfg.thread_cache == 0 {
             return None;
         }
-        thread_id::current()
+        let key = self.key.load(Acquire);
+        let slot = self.local_at(thread_id::current()?)?;
+        thread_id::cache_slot(key, std::ptr::NonNull::from(slot).cast());
+        Some(slot)
     }
 
-    /// The slot of `index`, created on first use.
-    #[inline(always)]
-    fn slot(&self, index: Option<usize>) -> Option<&Slot<T>> {
-        let index = index?;
-        match self.slots.get(index) {
-            Some(slot) => Some(slot),
-            None => Some(self.slots.get_or_create(index)),
-        }
+    /// The slot of thread index `index` — which must be the calling
+    /// thread's — registered and up to date with the latest `trim`; `None`
+    /// when the thread is exiting. (The loom models name their threads'
+    /// indices directly.)
+    pub(crate) fn local_at(&self, index: usize) -> Option<&Slot<T>> {
+        let slot = self.slots.get_or_create(index);
+        self.maintain(slot).then_some(slot)
     }
 
     #[inline(always)]
@@ -181,11 +209,12 @@ impl<T: Send + 'static> Core<T> {
 
     // ----- get -----------------------------------------------------------
 
-    /// An object for a get on thread `index`: idle if there is one, else
-    /// new; `Exhausted` for a capped pool at `max_total`.
-    #[inline]
-    pub(crate) fn acquire(&self, index: Option<usize>) -> Result<Boxed<T>, Error> {
-        if let Some(slot) = self.slot(index) {
+    /// An object for a get on the thread that owns `local` (`None`: the
+    /// shared path): idle if there is one, else new; `Exhausted` for a
+    /// capped pool at `max_total`.
+    #[inline(always)]
+    pub(crate) fn acquire(&self, local: Option<&Slot<T>>) -> Result<Boxed<T>, Error> {
+        if let Some(slot) = local {
             if let Some(entry) = self.pop_local(slot) {
                 return Ok(entry);
             }
@@ -205,8 +234,8 @@ impl<T: Send + 'static> Core<T> {
     }
 
     /// An idle object only: never creates, never waits.
-    pub(crate) fn acquire_idle(&self, index: Option<usize>) -> Option<Boxed<T>> {
-        if let Some(slot) = self.slot(index) {
+    pub(crate) fn acquire_idle(&self, local: Option<&Slot<T>>) -> Option<Boxed<T>> {
+        if let Some(slot) = local {
             return self.pop_local(slot).or_else(|| self.refill_local(slot));
         }
         match self.attempt_shared() {
@@ -229,18 +258,9 @@ impl<T: Send + 'static> Core<T> {
     /// The cache-hit fast path.
     #[inline(always)]
     fn pop_local(&self, slot: &Slot<T>) -> Option<Boxed<T>> {
-        let epoch = self.trim_epoch.load(Relaxed);
-        // SAFETY: `slot` is the calling thread's own (from `here()`), and the
+        // SAFETY: `slot` is the calling thread's own (from `local()`), and the
         // closure runs no user code.
-        let entry = unsafe {
-            slot.with_cache(|cache| {
-                if cache.registered && cache.trim_epoch == epoch {
-                    cache.pop()
-                } else {
-                    None
-                }
-            })
-        }?;
+        let entry = unsafe { slot.with_cache(|cache| cache.pop()) }?;
         if self.cfg.idle_timeout.is_some() {
             return self.check_local_hit(slot, entry);
         }
@@ -251,6 +271,7 @@ impl<T: Send + 'static> Core<T> {
     /// With `idle_timeout`: a cache hit that sat too long means everything
     /// older in the cache did too; drop those and report a miss.
     #[cold]
+    #[inline(never)]
     fn check_local_hit(&self, slot: &Slot<T>, entry: Boxed<T>) -> Option<Boxed<T>> {
         let timeout = self.cfg.idle_timeout?;
         let now = self.cfg.clock.now();
@@ -270,6 +291,7 @@ impl<T: Send + 'static> Core<T> {
     /// A cache miss: give back the spares, take a batch from the shared
     /// stack (one for the caller, the rest into the cache).
     #[cold]
+    #[inline(never)]
     fn refill_local(&self, slot: &Slot<T>) -> Option<Boxed<T>> {
         if !self.maintain(slot) {
             return self.attempt_shared_uncapped();
@@ -314,7 +336,7 @@ impl<T: Send + 'static> Core<T> {
             if taken.is_some() {
                 // The caller's object keeps its place as this cache's spare.
                 // SAFETY: own slot, no user code inside.
-                unsafe { slot.with_cache(|cache| cache.credits += 1) };
+                unsafe { slot.with_cache(|cache| cache.add_spare()) };
             }
         }
         self.release_budget(expired.len());
@@ -327,6 +349,7 @@ impl<T: Send + 'static> Core<T> {
     }
 
     /// The shared path of a get: an idle object, or leave to create one.
+    #[inline(never)]
     pub(crate) fn attempt_shared(&self) -> Attempt<T> {
         let mut expired = Vec::new();
         let attempt = {
@@ -392,6 +415,7 @@ impl<T: Send + 'static> Core<T> {
 
     /// A new object from the factory. With `reserved`, a place in `live` is
     /// held for it and given back if the factory panics.
+    #[inline(never)]
     pub(crate) fn create(&self, slot: Option<&Slot<T>>, reserved: bool) -> Boxed<T> {
         struct Unreserve<'a, T: Send + 'static>(&'a Core<T>);
         impl<T: Send + 'static> Drop for Unreserve<'_, T> {
@@ -437,34 +461,47 @@ impl<T: Send + 'static> Core<T> {
     // ----- return --------------------------------------------------------
 
     /// A guard is done with its object: reset, validate, keep or drop it.
-    #[inline]
-    pub(crate) fn release(&self, mut entry: Boxed<T>, index: Option<usize>) {
+    #[inline(always)]
+    pub(crate) fn release(&self, mut entry: Boxed<T>, local: Option<&Slot<T>>) {
+        // The fast path: a thread cache, no `validate`, no `idle_timeout`.
+        if let Some(slot) = local
+            && self.cfg.plain_return
+        {
+            if let Some(reset) = &self.cfg.reset
+                && catch_unwind(AssertUnwindSafe(|| reset(&mut entry.value))).is_err()
+            {
+                let reason = self.hook_panicked("reset");
+                return self.discard_returned(entry, reason, local);
+            }
+            return self.keep_local(slot, entry);
+        }
+        self.release_general(entry, local);
+    }
+
+    /// Every other return: hooks, stamp, then the cache or the shared stack.
+    #[inline(never)]
+    fn release_general(&self, mut entry: Boxed<T>, local: Option<&Slot<T>>) {
         if let Err(reason) = self.prepare(&mut entry.value) {
-            return self.discard_returned(entry, reason, self.slot(index));
+            return self.discard_returned(entry, reason, local);
         }
         if self.cfg.idle_timeout.is_some() {
             entry.idle_since = Some(self.cfg.clock.now());
         }
-        if let Some(slot) = self.slot(index) {
-            let epoch = self.trim_epoch.load(Relaxed);
-            let cap = self.cfg.thread_cache;
-            // SAFETY: `slot` is the calling thread's own, no user code inside.
-            let pushed = unsafe {
-                slot.with_cache(|cache| {
-                    if cache.registered && cache.trim_epoch == epoch {
-                        cache.push_with_spare(entry, cap)
-                    } else {
-                        Err(entry)
-                    }
-                })
-            };
-            match pushed {
-                Ok(()) => self.count(Some(slot), Event::Returned, 1),
-                Err(entry) => self.release_local_slow(slot, entry),
-            }
-            return;
+        match local {
+            Some(slot) => self.keep_local(slot, entry),
+            None => self.release_shared(entry),
         }
-        self.release_shared(entry);
+    }
+
+    /// Puts a clean object in the calling thread's cache.
+    #[inline(always)]
+    fn keep_local(&self, slot: &Slot<T>, entry: Boxed<T>) {
+        // SAFETY: `slot` is the calling thread's own, no user code inside.
+        let pushed = unsafe { slot.with_cache(|cache| cache.push_with_spare(entry)) };
+        match pushed {
+            Ok(()) => self.count(Some(slot), Event::Returned, 1),
+            Err(entry) => self.release_local_slow(slot, entry),
+        }
     }
 
     /// Runs the `reset` and `validate` hooks; a panic in either is caught.
@@ -486,6 +523,7 @@ impl<T: Send + 'static> Core<T> {
     }
 
     #[cold]
+    #[inline(never)]
     fn hook_panicked(&self, hook: &'static str) -> Discard {
         tracing::warn!(
             target: "perfect21::object_pool",
@@ -499,6 +537,7 @@ impl<T: Send + 'static> Core<T> {
     /// A return that missed the fast path: registration, a pending trim, a
     /// full cache or no spare credit.
     #[cold]
+    #[inline(never)]
     fn release_local_slow(&self, slot: &Slot<T>, entry: Boxed<T>) {
         if !self.maintain(slot) {
             return self.release_shared(entry);
@@ -521,8 +560,8 @@ impl<T: Send + 'static> Core<T> {
         // SAFETY: own slot, no user code inside.
         let spill: Vec<Boxed<T>> = unsafe {
             slot.with_cache(|cache| {
-                if cache.len >= cap {
-                    cache.drain_oldest(cap - cap / 2).collect()
+                if cache.len() >= cap {
+                    cache.drain_oldest(cap - cap / 2)
                 } else {
                     Vec::new()
                 }
@@ -540,6 +579,7 @@ impl<T: Send + 'static> Core<T> {
     }
 
     /// The shared path of a return.
+    #[inline(never)]
     fn release_shared(&self, entry: Boxed<T>) {
         if !self.reserve_budget() {
             return self.discard_returned(entry, Discard::OverMaxIdle, None);
@@ -556,6 +596,7 @@ impl<T: Send + 'static> Core<T> {
     }
 
     /// Drops an object that came back and may not stay.
+    #[inline(never)]
     fn discard_returned(&self, entry: Boxed<T>, reason: Discard, slot: Option<&Slot<T>>) {
         self.count(slot, reason.event(), 1);
         drop(entry);
@@ -564,8 +605,8 @@ impl<T: Send + 'static> Core<T> {
 
     /// An object leaves the pool for good.
     #[allow(clippy::boxed_local)] // the box is the pool's storage; unboxing is the point
-    pub(crate) fn detach(&self, entry: Boxed<T>, index: Option<usize>) -> T {
-        self.count(self.slot(index), Event::Detached, 1);
+    pub(crate) fn detach(&self, entry: Boxed<T>, local: Option<&Slot<T>>) -> T {
+        self.count(local, Event::Detached, 1);
         self.unreserve_live();
         entry.value
     }
@@ -578,23 +619,20 @@ impl<T: Send + 'static> Core<T> {
     fn maintain(&self, slot: &Slot<T>) -> bool {
         let epoch = self.trim_epoch.load(Acquire);
         // SAFETY: own slot, no user code inside.
-        let (registered, seen) = unsafe { slot.with_cache(|cache| (cache.registered, cache.trim_epoch)) };
-        if !registered {
+        let seen = unsafe { slot.with_cache(|cache| cache.epoch()) };
+        if seen == UNREGISTERED {
             if !self.register() {
                 return false;
             }
             // SAFETY: own slot, no user code inside.
             unsafe {
-                slot.with_cache(|cache| {
-                    cache.registered = true;
-                    cache.trim_epoch = epoch;
-                })
+                slot.with_cache(|cache| cache.set_epoch(epoch))
             };
             return true;
         }
         if seen != epoch {
             // SAFETY: own slot, no user code inside.
-            unsafe { slot.with_cache(|cache| cache.trim_epoch = epoch) };
+            unsafe { slot.with_cache(|cache| cache.set_epoch(epoch)) };
             self.flush(slot);
             self.trim_shared(self.trim_keep.load(Relaxed));
         }
@@ -622,7 +660,7 @@ impl<T: Send + 'static> Core<T> {
         // own trim); no user code inside.
         let (objects, spare) = unsafe {
             slot.with_cache(|cache| {
-                let objects: Vec<Boxed<T>> = cache.drain_oldest(cache.len).collect();
+                let objects = cache.drain_oldest(cache.len());
                 (objects, cache.take_spares())
             })
         };
@@ -635,15 +673,24 @@ impl<T: Send + 'static> Core<T> {
     /// `trim(keep)`: flush the caller's cache, drop the oldest shared
     /// objects until at most `keep` are idle, and have every other thread
     /// cache flush itself at its next operation.
-    pub(crate) fn trim(&self, keep: usize, index: Option<usize>) {
+    pub(crate) fn trim(&self, keep: usize, local: Option<&Slot<T>>) {
         self.trim_keep.store(keep, Relaxed);
         let epoch = self.trim_epoch.fetch_add(1, Release) + 1;
-        if let Some(slot) = self.slot(index) {
+        let mask = (1u64 << EPOCH_BITS) - 1;
+        // The epoch part wraps within its bits: the id part never changes,
+        // so a key never matches another pool's.
+        let _ = self.key.fetch_update(Release, Relaxed, |key| {
+            Some((key & !mask) | (key.wrapping_add(1) & mask))
+        });
+        if let Some(slot) = local {
             // SAFETY: own slot, no user code inside.
             let registered = unsafe {
                 slot.with_cache(|cache| {
-                    cache.trim_epoch = epoch;
-                    cache.registered
+                    let registered = cache.epoch() != UNREGISTERED;
+                    if registered {
+                        cache.set_epoch(epoch);
+                    }
+                    registered
                 })
             };
             if registered {
@@ -656,7 +703,7 @@ impl<T: Send + 'static> Core<T> {
     /// Drops the oldest shared objects until the shared stack plus every
     /// thread cache hold at most `keep`, or the shared stack is empty.
     fn trim_shared(&self, keep: usize) {
-        let cached: usize = self.slots.iter().map(|slot| slot.idle.load(Relaxed)).sum();
+        let cached: usize = self.slots.iter().map(Slot::len).sum();
         let trimmed: Vec<Boxed<T>> = {
             let mut shared = lock(&self.shared);
             let excess = (shared.stack.len() + cached)
@@ -698,7 +745,7 @@ impl<T: Send + 'static> Core<T> {
         let mut idle = 0u64;
         for slot in self.slots.iter() {
             slot.counters.sum_into(&mut stats);
-            idle += slot.idle.load(Relaxed) as u64;
+            idle += slot.len() as u64;
         }
         idle += lock(&self.shared).stack.len() as u64;
         stats.idle = idle;
@@ -712,7 +759,7 @@ impl<T: Send + 'static> Core<T> {
 
     /// Idle objects now (shared stack and thread caches).
     pub(crate) fn idle(&self) -> usize {
-        let cached: usize = self.slots.iter().map(|slot| slot.idle.load(Relaxed)).sum();
+        let cached: usize = self.slots.iter().map(Slot::len).sum();
         cached + lock(&self.shared).stack.len()
     }
 

@@ -41,7 +41,7 @@ impl<'a, T: Send + 'static> Pooled<'a, T> {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so `entry` is taken exactly once.
         let entry = unsafe { ManuallyDrop::take(&mut this.entry) };
-        this.core.detach(entry, this.core.here())
+        this.core.detach(entry, this.core.local())
     }
 }
 
@@ -59,7 +59,7 @@ impl<T: Send + 'static> PooledOwned<T> {
         // SAFETY: `this` is never dropped, so `entry` and `core` are each
         // moved out exactly once.
         let (entry, core) = unsafe { (ManuallyDrop::take(&mut this.entry), std::ptr::read(&this.core)) };
-        core.detach(entry, core.here())
+        core.detach(entry, core.local())
     }
 }
 
@@ -99,12 +99,12 @@ macro_rules! guard_impls {
         }
 
         impl<$($lt,)? T: Send + 'static> Drop for $guard<$($lt,)? T> {
-            #[inline]
+            #[inline(always)]
             fn drop(&mut self) {
                 // SAFETY: `drop` runs once and `detach` (the only other taker)
                 // never lets the guard drop, so `entry` is taken exactly once.
                 let entry = unsafe { ManuallyDrop::take(&mut self.entry) };
-                self.core.release(entry, self.core.here());
+                self.core.release(entry, self.core.local());
             }
         }
     };

@@ -54,20 +54,11 @@ impl<T: Send + 'static> ObjectPool<T> {
 
     /// A pool with the default options and no hooks.
     pub fn new(factory: impl Fn() -> T + Send + Sync + 'static) -> Self {
-        Self::from_core(Core::new(
-            crate::config::Config {
-                factory: Box::new(factory),
-                reset: None,
-                validate: None,
-                clock: Box::new(crate::SystemClock),
-                idle_timeout: None,
-                max_idle: crate::DEFAULT_MAX_IDLE,
-                max_total: None,
-                thread_cache: crate::DEFAULT_THREAD_CACHE,
-                stats: true,
-            },
-            0,
-        ))
+        match Self::builder(factory).build() {
+            Ok(pool) => pool,
+            // The defaults are within every range `build` checks.
+            Err(_) => unreachable!("the default options are valid"),
+        }
     }
 
     pub(crate) fn from_core(core: Arc<Core<T>>) -> Self {
@@ -78,29 +69,29 @@ impl<T: Send + 'static> ObjectPool<T> {
     /// capped by `max_total` with every object in use
     /// ([`Error::Exhausted`]). A panicking factory panics here and leaves
     /// the pool as it was.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self) -> Result<Pooled<'_, T>, Error> {
-        let entry = self.core.acquire(self.core.here())?;
+        let entry = self.core.acquire(self.core.local())?;
         Ok(Pooled::new(&self.core, entry))
     }
 
     /// Like [`get`](Self::get), with a guard that owns a handle to the pool
     /// (`'static`; `Send` when `T` is).
-    #[inline]
+    #[inline(always)]
     pub fn get_owned(&self) -> Result<PooledOwned<T>, Error> {
-        let entry = self.core.acquire(self.core.here())?;
+        let entry = self.core.acquire(self.core.local())?;
         Ok(PooledOwned::new(Arc::clone(&self.core), entry))
     }
 
     /// An idle object if there is one; never creates, never waits.
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
-        let entry = self.core.acquire_idle(self.core.here())?;
+        let entry = self.core.acquire_idle(self.core.local())?;
         Some(Pooled::new(&self.core, entry))
     }
 
     /// Like [`try_get`](Self::try_get), with an owning guard.
     pub fn try_get_owned(&self) -> Option<PooledOwned<T>> {
-        let entry = self.core.acquire_idle(self.core.here())?;
+        let entry = self.core.acquire_idle(self.core.local())?;
         Some(PooledOwned::new(Arc::clone(&self.core), entry))
     }
 
@@ -109,13 +100,13 @@ impl<T: Send + 'static> ObjectPool<T> {
     /// ([`Error::Timeout`] after that). Waiters are served first come, first
     /// served. On an uncapped pool it is `get`.
     pub fn get_timeout(&self, timeout: Duration) -> Result<Pooled<'_, T>, Error> {
-        let entry = self.core.acquire_timeout(self.core.here(), timeout)?;
+        let entry = self.core.acquire_timeout(timeout)?;
         Ok(Pooled::new(&self.core, entry))
     }
 
     /// Like [`get_timeout`](Self::get_timeout), with an owning guard.
     pub fn get_owned_timeout(&self, timeout: Duration) -> Result<PooledOwned<T>, Error> {
-        let entry = self.core.acquire_timeout(self.core.here(), timeout)?;
+        let entry = self.core.acquire_timeout(timeout)?;
         Ok(PooledOwned::new(Arc::clone(&self.core), entry))
     }
 
@@ -146,7 +137,7 @@ impl<T: Send + 'static> ObjectPool<T> {
     /// calling thread's cache is flushed first; other live threads flush
     /// theirs at their next operation, then apply the same `keep`.
     pub fn trim(&self, keep: usize) {
-        self.core.trim(keep, self.core.here());
+        self.core.trim(keep, self.core.local());
     }
 
     /// A snapshot of the counters and gauges.

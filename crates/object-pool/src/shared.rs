@@ -81,6 +81,7 @@ pub(crate) struct Waiter {
 #[derive(Debug)]
 enum WakeBy {
     Thread(Thread),
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     Task(std::sync::Mutex<Option<Waker>>),
 }
 

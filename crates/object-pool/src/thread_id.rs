@@ -11,6 +11,9 @@
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::ptr::NonNull;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, PoisonError, Weak};
 
 /// Something that must hear when a thread that used it exits.
@@ -57,6 +60,7 @@ impl Drop for ThreadState {
     fn drop(&mut self) {
         // From here on, pool operations on this thread take the shared path.
         INDEX.with(|index| index.set(0));
+        LAST_POOL.with(|pool| pool.set(0));
         let exits = std::mem::take(self.exits.get_mut());
         for exit in exits {
             if let Some(pool) = exit.upgrade() {
@@ -70,6 +74,10 @@ impl Drop for ThreadState {
 thread_local! {
     /// The fast path's copy of the index: 0 until assigned and after exit.
     static INDEX: Cell<usize> = const { Cell::new(0) };
+    /// The key of the pool this thread used last (0: none) and this thread's
+    /// slot in it, so the fast path skips the slot-table lookup.
+    static LAST_POOL: Cell<u64> = const { Cell::new(0) };
+    static LAST_SLOT: Cell<NonNull<()>> = const { Cell::new(NonNull::dangling()) };
     static STATE: ThreadState = {
         let index = acquire_index();
         INDEX.with(|cell| cell.set(index));
@@ -88,6 +96,33 @@ pub(crate) fn current() -> Option<usize> {
 #[cold]
 fn current_slow() -> Option<usize> {
     STATE.try_with(|state| state.index).ok()
+}
+
+/// A fresh pool id (never 0, never reused: 2^40 pools would take a
+/// millennium at a pool a microsecond).
+pub(crate) fn next_pool_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Relaxed)
+}
+
+/// This thread's slot in the pool keyed `pool`, if it is the pool it used
+/// last.
+#[inline(always)]
+pub(crate) fn cached_slot(pool: u64) -> Option<NonNull<()>> {
+    if LAST_POOL.with(Cell::get) == pool {
+        Some(LAST_SLOT.with(Cell::get))
+    } else {
+        None
+    }
+}
+
+/// Remembers `slot` as this thread's slot in the pool keyed `pool`. Only
+/// once the thread has its index (so its exit hook will forget it again).
+pub(crate) fn cache_slot(pool: u64, slot: NonNull<()>) {
+    if INDEX.with(Cell::get) != 0 {
+        LAST_SLOT.with(|cell| cell.set(slot));
+        LAST_POOL.with(|cell| cell.set(pool));
+    }
 }
 
 /// Asks for `exit.thread_exit(index)` when the calling thread exits. Returns

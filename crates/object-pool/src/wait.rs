@@ -66,9 +66,9 @@ impl<T: Send + 'static> Core<T> {
     }
 
     /// `get_timeout`: waits up to `timeout` for a capped pool.
-    pub(crate) fn acquire_timeout(&self, index: Option<usize>, timeout: Duration) -> Result<Boxed<T>, Error> {
+    pub(crate) fn acquire_timeout(&self, timeout: Duration) -> Result<Boxed<T>, Error> {
         if self.cfg.max_total.is_none() {
-            return self.acquire(index);
+            return self.acquire(self.local());
         }
         let started = Instant::now();
         let deadline = started.checked_add(timeout);
@@ -179,7 +179,7 @@ mod future {
             let this = self.get_mut();
             let core: &Core<T> = &this.core;
             if core.cfg.max_total.is_none() {
-                return Poll::Ready(core.acquire(core.here()));
+                return Poll::Ready(core.acquire(core.local()));
             }
             let waiter = this.waiter.get_or_insert_with(|| Waiter::task(cx.waker()));
             waiter.set_waker(cx.waker());
