@@ -280,7 +280,8 @@ impl<T: Send + 'static> Core<T> {
             return Some(entry);
         }
         // SAFETY: own slot, no user code inside.
-        let mut expired = unsafe { slot.with_cache(|cache| cache.remove_where(|e| e.expired(now, timeout))) };
+        let mut expired =
+            unsafe { slot.with_cache(|cache| cache.remove_where(|e| e.expired(now, timeout))) };
         self.release_budget(expired.len());
         expired.push(entry); // its credit is a spare now, released on refill
         self.count(Some(slot), Event::DiscardedExpired, expired.len() as u64);
@@ -318,7 +319,9 @@ impl<T: Send + 'static> Core<T> {
             }
             let mut moved = 0;
             while moved < batch {
-                let Some(entry) = shared.stack.pop_back() else { break };
+                let Some(entry) = shared.stack.pop_back() else {
+                    break;
+                };
                 if let (Some(now), Some(timeout)) = (now, self.cfg.idle_timeout)
                     && entry.expired(now, timeout)
                 {
@@ -373,7 +376,11 @@ impl<T: Send + 'static> Core<T> {
 
     /// `attempt_shared` under a lock the caller holds (the waiting gets
     /// queue themselves under the same lock).
-    pub(crate) fn attempt_locked(&self, shared: &mut Shared<T>, expired: &mut Vec<Boxed<T>>) -> Attempt<T> {
+    pub(crate) fn attempt_locked(
+        &self,
+        shared: &mut Shared<T>,
+        expired: &mut Vec<Boxed<T>>,
+    ) -> Attempt<T> {
         let expired_before = expired.len();
         let now = self.cfg.idle_timeout.map(|_| self.cfg.clock.now());
         if let (Some(now), Some(timeout)) = (now, self.cfg.idle_timeout) {
@@ -447,7 +454,11 @@ impl<T: Send + 'static> Core<T> {
 
     pub(crate) fn record_wait(&self, waited: std::time::Duration) {
         self.count(None, Event::Waited, 1);
-        self.count(None, Event::WaitNanos, u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX));
+        self.count(
+            None,
+            Event::WaitNanos,
+            u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX),
+        );
     }
 
     pub(crate) fn record_exhausted(&self) {
@@ -547,7 +558,8 @@ impl<T: Send + 'static> Core<T> {
         if let Some(timeout) = self.cfg.idle_timeout {
             let now = self.cfg.clock.now();
             // SAFETY: own slot, no user code inside.
-            expired = unsafe { slot.with_cache(|cache| cache.remove_where(|e| e.expired(now, timeout))) };
+            expired =
+                unsafe { slot.with_cache(|cache| cache.remove_where(|e| e.expired(now, timeout))) };
             self.release_budget(expired.len());
             self.count(Some(slot), Event::DiscardedExpired, expired.len() as u64);
         }
@@ -625,9 +637,7 @@ impl<T: Send + 'static> Core<T> {
                 return false;
             }
             // SAFETY: own slot, no user code inside.
-            unsafe {
-                slot.with_cache(|cache| cache.set_epoch(epoch))
-            };
+            unsafe { slot.with_cache(|cache| cache.set_epoch(epoch)) };
             return true;
         }
         if seen != epoch {
@@ -747,13 +757,21 @@ impl<T: Send + 'static> Core<T> {
             slot.counters.sum_into(&mut stats);
             idle += slot.len() as u64;
         }
-        idle += lock(&self.shared).stack.len() as u64;
+        {
+            let shared = lock(&self.shared);
+            idle += shared.stack.len() as u64;
+            stats.waiting = shared.waiters.len() as u64;
+        }
         stats.idle = idle;
         let live = stats
             .created
             .saturating_sub(stats.discarded())
             .saturating_sub(stats.detached);
-        stats.in_use = if self.cfg.stats { live.saturating_sub(idle) } else { 0 };
+        stats.in_use = if self.cfg.stats {
+            live.saturating_sub(idle)
+        } else {
+            0
+        };
         stats
     }
 

@@ -58,7 +58,12 @@ impl<T: Send + 'static> PooledOwned<T> {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so `entry` and `core` are each
         // moved out exactly once.
-        let (entry, core) = unsafe { (ManuallyDrop::take(&mut this.entry), std::ptr::read(&this.core)) };
+        let (entry, core) = unsafe {
+            (
+                ManuallyDrop::take(&mut this.entry),
+                std::ptr::read(&this.core),
+            )
+        };
         core.detach(entry, core.local())
     }
 }

@@ -226,7 +226,10 @@ impl<T> CacheMut<'_, T> {
     }
 
     /// Removes the objects `pick` chooses, with their credits.
-    pub(crate) fn remove_where(&mut self, mut pick: impl FnMut(&Boxed<T>) -> bool) -> Vec<Boxed<T>> {
+    pub(crate) fn remove_where(
+        &mut self,
+        mut pick: impl FnMut(&Boxed<T>) -> bool,
+    ) -> Vec<Boxed<T>> {
         let len = self.len;
         let mut removed = Vec::new();
         let mut kept = 0;

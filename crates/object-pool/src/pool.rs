@@ -65,6 +65,11 @@ impl<T: Send + 'static> ObjectPool<T> {
         Self { core }
     }
 
+    #[cfg(all(test, perfect21_loom))]
+    pub(crate) fn core(&self) -> &Arc<Core<T>> {
+        &self.core
+    }
+
     /// An idle object, or a new one from the factory. Fails only on a pool
     /// capped by `max_total` with every object in use
     /// ([`Error::Exhausted`]). A panicking factory panics here and leaves

@@ -108,14 +108,17 @@ impl Waiter {
 
     /// Clears the flag before the waiter queues again.
     pub(crate) fn rearm(&self) {
-        self.notified.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.notified
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Replaces the task's waker (async waiters are polled with new ones).
     #[cfg(feature = "async")]
     pub(crate) fn set_waker(&self, waker: &Waker) {
         if let WakeBy::Task(slot) = &self.wake {
-            let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut slot = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             match slot.as_ref() {
                 Some(current) if current.will_wake(waker) => {}
                 _ => *slot = Some(waker.clone()),

@@ -12,7 +12,12 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
 use crate::sync::AtomicPtr;
 
+#[cfg(not(perfect21_loom))]
 const BUCKETS: usize = usize::BITS as usize;
+/// The loom models use a handful of indices; fewer buckets keep each
+/// execution's branch count small.
+#[cfg(perfect21_loom)]
+const BUCKETS: usize = 4;
 
 /// Lazily allocated slots, one per thread index (indices start at 1).
 pub(crate) struct SlotTable<S> {
@@ -23,8 +28,14 @@ pub(crate) struct SlotTable<S> {
 
 impl<S> std::fmt::Debug for SlotTable<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let allocated = self.buckets.iter().filter(|b| !b.load(Acquire).is_null()).count();
-        f.debug_struct("SlotTable").field("buckets", &allocated).finish()
+        let allocated = self
+            .buckets
+            .iter()
+            .filter(|b| !b.load(Acquire).is_null())
+            .count();
+        f.debug_struct("SlotTable")
+            .field("buckets", &allocated)
+            .finish()
     }
 }
 
@@ -66,20 +77,18 @@ impl<S: Default> SlotTable<S> {
         let (bucket, offset) = locate(index);
         let fresh: Box<[S]> = (0..1usize << bucket).map(|_| S::default()).collect();
         let fresh = Box::into_raw(fresh).cast::<S>();
-        let base = match self.buckets[bucket].compare_exchange(
-            ptr::null_mut(),
-            fresh,
-            AcqRel,
-            Acquire,
-        ) {
-            Ok(_) => fresh,
-            Err(installed) => {
-                // SAFETY: `fresh` came from `Box::into_raw` of a slice of
-                // `2^bucket` slots just above and was never published.
-                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, 1 << bucket)) });
-                installed
-            }
-        };
+        let base =
+            match self.buckets[bucket].compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire) {
+                Ok(_) => fresh,
+                Err(installed) => {
+                    // SAFETY: `fresh` came from `Box::into_raw` of a slice of
+                    // `2^bucket` slots just above and was never published.
+                    drop(unsafe {
+                        Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, 1 << bucket))
+                    });
+                    installed
+                }
+            };
         // SAFETY: as in `get`: `base` is a published bucket of `2^bucket`
         // slots, `offset` is in range, and buckets live until `Drop`.
         unsafe { &*base.add(offset) }

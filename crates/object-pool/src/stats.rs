@@ -50,6 +50,8 @@ pub struct Stats {
     pub in_use: u64,
     /// Objects kept for reuse now, in the shared stack and in thread caches.
     pub idle: u64,
+    /// Gets waiting now for an object of a capped pool.
+    pub waiting: u64,
 }
 
 impl Stats {
@@ -61,13 +63,9 @@ impl Stats {
             + self.discarded_trimmed
     }
 
-    /// Gets served: `created` (prefilled objects aside) plus `reused`.
-    pub fn gets(&self) -> u64 {
-        self.created + self.reused
-    }
-
     /// The share of objects handed out that were reused rather than created:
-    /// `reused / (reused + created)`, 0 before the first get.
+    /// `reused / (reused + created)` (prefilled objects count as created),
+    /// 0 before the first get.
     pub fn reuse_ratio(&self) -> f64 {
         let total = self.reused + self.created;
         if total == 0 {

@@ -90,7 +90,11 @@ thread_local! {
 #[inline(always)]
 pub(crate) fn current() -> Option<usize> {
     let index = INDEX.with(Cell::get);
-    if index != 0 { Some(index) } else { current_slow() }
+    if index != 0 {
+        Some(index)
+    } else {
+        current_slow()
+    }
 }
 
 #[cold]
@@ -125,7 +129,8 @@ pub(crate) fn cache_slot(pool: u64, slot: NonNull<()>) {
     }
 }
 
-/// Asks for `exit.thread_exit(index)` when the calling thread exits. Returns
+/// Asks for `exit.thread_exit(index)` when the calling thread exits.
+#[cfg_attr(perfect21_loom, allow(dead_code))] // the loom models exit by hand Returns
 /// false (and registers nothing) when the thread is already exiting.
 pub(crate) fn on_exit(exit: Weak<dyn ThreadExit>) -> bool {
     STATE

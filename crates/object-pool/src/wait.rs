@@ -25,7 +25,13 @@ enum Look<T> {
 impl<T: Send + 'static> Core<T> {
     /// Looks once; on `Full`, puts `waiter` in the queue if it is not there
     /// (back at the front if it was notified, so it keeps its turn).
-    fn look(&self, shared: &mut Shared<T>, waiter: &std::sync::Arc<Waiter>, queued: &mut bool, expired: &mut Vec<Boxed<T>>) -> Look<T> {
+    fn look(
+        &self,
+        shared: &mut Shared<T>,
+        waiter: &std::sync::Arc<Waiter>,
+        queued: &mut bool,
+        expired: &mut Vec<Boxed<T>>,
+    ) -> Look<T> {
         let was_notified = *queued && waiter.notified();
         if was_notified {
             *queued = false;
@@ -93,7 +99,9 @@ impl<T: Send + 'static> Core<T> {
                 Some(Look::Queued) => {
                     parked = true;
                     match deadline {
-                        Some(deadline) => std::thread::park_timeout(deadline.saturating_duration_since(Instant::now())),
+                        Some(deadline) => std::thread::park_timeout(
+                            deadline.saturating_duration_since(Instant::now()),
+                        ),
                         None => std::thread::park(),
                     }
                 }
@@ -203,7 +211,9 @@ mod future {
 
     impl<C: Deref<Target = Core<T>>, T: Send + 'static> Drop for AsyncAcquire<C, T> {
         fn drop(&mut self) {
-            let Some(waiter) = self.waiter.take() else { return };
+            let Some(waiter) = self.waiter.take() else {
+                return;
+            };
             if !self.queued {
                 return;
             }
