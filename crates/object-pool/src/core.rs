@@ -563,31 +563,35 @@ impl<T: Send + 'static> Core<T> {
             self.release_budget(expired.len());
             self.count(Some(slot), Event::DiscardedExpired, expired.len() as u64);
         }
+        // A full cache moves its older half to the shared stack, where other
+        // threads' gets find it (their credits travel with them).
+        self.spill(slot, |len| if len >= cap { cap - cap / 2 } else { 0 });
         // SAFETY: own slot, no user code inside.
         let spare = unsafe { slot.with_cache(|cache| cache.spare()) };
         if spare == 0 && !self.reserve_budget() {
+            // The budget is spent. Objects sitting in this cache may be what
+            // other threads are missing (a thread that only returns never
+            // takes them back): share half of them before dropping this one.
+            self.spill(slot, |len| len.div_ceil(2));
             drop(expired);
             return self.discard_returned(entry, Discard::OverMaxIdle, Some(slot));
-        }
-        // SAFETY: own slot, no user code inside.
-        let spill: Vec<Boxed<T>> = unsafe {
-            slot.with_cache(|cache| {
-                if cache.len() >= cap {
-                    cache.drain_oldest(cap - cap / 2)
-                } else {
-                    Vec::new()
-                }
-            })
-        };
-        if !spill.is_empty() {
-            // Their credits travel with them into the shared stack.
-            lock(&self.shared).stack.extend(spill);
         }
         // SAFETY: own slot, no user code inside; the spill made room. With
         // no spare, the place reserved above becomes the object's credit.
         unsafe { slot.with_cache(|cache| cache.push(entry, spare == 0)) };
         self.count(Some(slot), Event::Returned, 1);
         drop(expired);
+    }
+
+    /// Moves the `count(len)` oldest objects of the calling thread's cache,
+    /// with their credits, to the shared stack.
+    fn spill(&self, slot: &Slot<T>, count: impl FnOnce(usize) -> usize) {
+        // Under the lock, so `idle()` never sees the objects in both places.
+        let mut shared = lock(&self.shared);
+        // SAFETY: own slot, no user code inside.
+        unsafe {
+            slot.with_cache(|cache| shared.stack.extend(cache.drain_oldest(count(cache.len()))))
+        };
     }
 
     /// The shared path of a return.
@@ -668,16 +672,18 @@ impl<T: Send + 'static> Core<T> {
     fn flush(&self, slot: &Slot<T>) {
         // SAFETY: called on the slot's owner thread (maintenance, exit hook,
         // own trim); no user code inside.
-        let (objects, spare) = unsafe {
-            slot.with_cache(|cache| {
-                let objects = cache.drain_oldest(cache.len());
-                (objects, cache.take_spares())
-            })
+        // Under the lock, so `idle()` never sees the objects in both places.
+        let spare = {
+            let mut shared = lock(&self.shared);
+            // SAFETY: as above.
+            unsafe {
+                slot.with_cache(|cache| {
+                    shared.stack.extend(cache.drain_oldest(cache.len()));
+                    cache.take_spares()
+                })
+            }
         };
         self.release_budget(spare);
-        if !objects.is_empty() {
-            lock(&self.shared).stack.extend(objects);
-        }
     }
 
     /// `trim(keep)`: flush the caller's cache, drop the oldest shared
@@ -713,9 +719,9 @@ impl<T: Send + 'static> Core<T> {
     /// Drops the oldest shared objects until the shared stack plus every
     /// thread cache hold at most `keep`, or the shared stack is empty.
     fn trim_shared(&self, keep: usize) {
-        let cached: usize = self.slots.iter().map(Slot::len).sum();
         let trimmed: Vec<Boxed<T>> = {
             let mut shared = lock(&self.shared);
+            let cached: usize = self.slots.iter().map(Slot::len).sum();
             let excess = (shared.stack.len() + cached)
                 .saturating_sub(keep)
                 .min(shared.stack.len());
@@ -752,17 +758,17 @@ impl<T: Send + 'static> Core<T> {
     pub(crate) fn stats(&self) -> Stats {
         let mut stats = Stats::default();
         self.counters.sum_into(&mut stats);
-        let mut idle = 0u64;
         for slot in self.slots.iter() {
             slot.counters.sum_into(&mut stats);
-            idle += slot.len() as u64;
         }
         {
             let shared = lock(&self.shared);
-            idle += shared.stack.len() as u64;
+            // Under the lock: see `idle()`.
+            let cached: usize = self.slots.iter().map(Slot::len).sum();
+            stats.idle = (cached + shared.stack.len()) as u64;
             stats.waiting = shared.waiters.len() as u64;
         }
-        stats.idle = idle;
+        let idle = stats.idle;
         let live = stats
             .created
             .saturating_sub(stats.discarded())
@@ -777,8 +783,10 @@ impl<T: Send + 'static> Core<T> {
 
     /// Idle objects now (shared stack and thread caches).
     pub(crate) fn idle(&self) -> usize {
-        let cached: usize = self.slots.iter().map(Slot::len).sum();
-        cached + lock(&self.shared).stack.len()
+        // Objects move between a cache and the shared stack only under the
+        // lock, so counting under it sees each of them once.
+        let shared = lock(&self.shared);
+        self.slots.iter().map(Slot::len).sum::<usize>() + shared.stack.len()
     }
 
     /// Places taken in the idle budget (for the loom models and tests).

@@ -25,6 +25,8 @@ mod wait;
 
 #[cfg(all(test, perfect21_loom))]
 mod loom_tests;
+#[cfg(all(test, not(perfect21_loom)))]
+mod unsafe_tests;
 
 pub use builder::{DEFAULT_MAX_IDLE, DEFAULT_THREAD_CACHE, ObjectPoolBuilder};
 pub use clock::{Clock, SystemClock};
