@@ -48,9 +48,14 @@ fn touch(buffer: &mut Vec<u8>, size: usize) {
     black_box(buffer);
 }
 
+/// Every pool may keep `IDLE` objects: more than the cross-thread workload
+/// has in flight (a batch being filled, two queued, one being dropped).
+const IDLE: usize = 8 * BATCH;
+
 fn ours(size: usize, stats: bool) -> ObjectPool<Vec<u8>> {
     ObjectPool::builder(move || Vec::with_capacity(size))
         .reset(Reset::reset)
+        .max_idle(IDLE)
         .stats(stats)
         .build()
         .expect("valid pool")
@@ -79,8 +84,8 @@ impl opool::PoolAllocator<Vec<u8>> for Alloc {
 
 impl Peers {
     fn new(size: usize) -> Self {
-        let deadpool = deadpool::unmanaged::Pool::new(8 * BATCH);
-        for _ in 0..8 * BATCH {
+        let deadpool = deadpool::unmanaged::Pool::new(IDLE);
+        for _ in 0..IDLE {
             deadpool
                 .try_add(Vec::with_capacity(size))
                 .map_err(|_| "deadpool add")
@@ -99,7 +104,7 @@ impl Peers {
             object_pool: Arc::new(object_pool::Pool::new(4 * BATCH, move || {
                 Vec::with_capacity(size)
             })),
-            opool: Arc::new(opool::Pool::new(4 * BATCH, Alloc(size))),
+            opool: Arc::new(opool::Pool::new(IDLE, Alloc(size))),
             deadpool,
             sharded_slab: Arc::new(sharded_slab::Pool::new()),
         }

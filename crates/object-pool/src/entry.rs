@@ -4,8 +4,10 @@ use std::time::{Duration, Instant};
 
 /// A pooled object and, when `idle_timeout` is set, when it went idle. Boxed
 /// so that moving it between guard, thread cache and shared stack moves one
-/// pointer, whatever the size of `T`.
+/// pointer, whatever the size of `T`; aligned to a cache-line pair so two
+/// threads using neighbouring objects never write to one line.
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct Entry<T> {
     pub(crate) value: T,
     pub(crate) idle_since: Option<Instant>,
