@@ -15,6 +15,7 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
+use std::ops::DerefMut;
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
@@ -62,7 +63,6 @@ fn ours(size: usize, stats: bool) -> ObjectPool<Vec<u8>> {
 }
 
 struct Peers {
-    size: usize,
     linear: Arc<lockfree_object_pool::LinearObjectPool<Vec<u8>>>,
     mutex: Arc<lockfree_object_pool::MutexObjectPool<Vec<u8>>>,
     object_pool: Arc<object_pool::Pool<Vec<u8>>>,
@@ -92,7 +92,6 @@ impl Peers {
                 .expect("room for the prefill");
         }
         Self {
-            size,
             linear: Arc::new(lockfree_object_pool::LinearObjectPool::new(
                 move || Vec::with_capacity(size),
                 |buffer: &mut Vec<u8>| buffer.clear(),
@@ -111,17 +110,25 @@ impl Peers {
     }
 }
 
-/// Runs `op` once per iteration on `threads` threads at once.
-fn bench_op(
+/// One iteration on one thread: get a buffer, touch it, give it back.
+#[inline(always)]
+fn cycle<G: DerefMut<Target = Vec<u8>>>(size: usize, get: &impl Fn() -> G, release: &impl Fn(G)) {
+    let mut buffer = get();
+    touch(&mut buffer, size);
+    release(buffer);
+}
+
+/// Runs one get/touch/release cycle per iteration on `threads` threads at
+/// once.
+fn bench_op<G: DerefMut<Target = Vec<u8>>>(
     group: &mut BenchmarkGroup<'_, WallTime>,
-    name: &str,
-    label: &str,
-    threads: usize,
-    op: impl Fn() + Sync,
+    (name, label, size, threads): (&str, &str, usize, usize),
+    get: impl Fn() -> G + Sync,
+    release: impl Fn(G) + Sync,
 ) {
     group.bench_function(BenchmarkId::new(name, label), |b| {
         if threads == 1 {
-            b.iter(&op)
+            b.iter(|| cycle(size, &get, &release))
         } else {
             b.iter_custom(|iters| {
                 let start = Instant::now();
@@ -129,7 +136,7 @@ fn bench_op(
                     for _ in 0..threads {
                         scope.spawn(|| {
                             for _ in 0..iters {
-                                op();
+                                cycle(size, &get, &release);
                             }
                         });
                     }
@@ -151,58 +158,69 @@ fn get_drop(c: &mut Criterion, threads: usize) {
     for (size, label) in SIZES {
         let pool = ours(size, true);
         let peers = Peers::new(size);
-        bench_op(&mut group, "perfect21", label, threads, || {
-            let mut buffer = pool.get().expect("uncapped");
-            touch(&mut buffer, size);
-        });
+        let row = |name| (name, label, size, threads);
+        let g = &mut group;
+        bench_op(g, row("perfect21"), || pool.get().expect("uncapped"), drop);
         bench_op(
-            &mut group,
-            "lockfree-object-pool_linear",
-            label,
-            threads,
-            || {
-                let mut buffer = peers.linear.pull();
-                touch(&mut buffer, size);
-            },
+            g,
+            row("lockfree-object-pool_linear"),
+            || peers.linear.pull(),
+            drop,
         );
         bench_op(
-            &mut group,
-            "lockfree-object-pool_mutex",
-            label,
-            threads,
-            || {
-                let mut buffer = peers.mutex.pull();
-                touch(&mut buffer, size);
+            g,
+            row("lockfree-object-pool_mutex"),
+            || peers.mutex.pull(),
+            drop,
+        );
+        bench_op(
+            g,
+            row("object-pool"),
+            || cleared(peers.object_pool.pull(|| Vec::with_capacity(size))),
+            drop,
+        );
+        bench_op(g, row("opool"), || peers.opool.get(), drop);
+        bench_op(
+            g,
+            row("deadpool_unmanaged"),
+            || cleared(peers.deadpool.try_get().expect("prefilled")),
+            drop,
+        );
+        bench_op(
+            g,
+            row("sharded-slab"),
+            || peers.sharded_slab.create().expect("room"),
+            |buffer| {
+                let key = buffer.key();
+                drop(buffer);
+                peers.sharded_slab.clear(key);
             },
         );
-        bench_op(&mut group, "object-pool", label, threads, || {
-            let mut buffer = peers.object_pool.pull(|| Vec::with_capacity(size));
-            buffer.clear();
-            touch(&mut buffer, size);
-        });
-        bench_op(&mut group, "opool", label, threads, || {
-            let mut buffer = peers.opool.get();
-            touch(&mut buffer, size);
-        });
-        bench_op(&mut group, "deadpool_unmanaged", label, threads, || {
-            let mut buffer = peers.deadpool.try_get().expect("prefilled");
-            buffer.clear();
-            touch(&mut buffer, size);
-        });
-        bench_op(&mut group, "sharded-slab", label, threads, || {
-            let mut buffer = peers.sharded_slab.create().expect("slab has room");
-            touch(&mut buffer, size);
-            let key = buffer.key();
-            drop(buffer);
-            peers.sharded_slab.clear(key);
-        });
-        bench_op(&mut group, "alloc", label, threads, || {
-            let mut buffer = Vec::with_capacity(size);
-            touch(&mut buffer, size);
-        });
-        assert_eq!(peers.size, size);
+        bench_op(g, row("alloc"), || Fresh(Vec::with_capacity(size)), drop);
     }
     group.finish();
+}
+
+/// A plain allocation, wrapped only so it derefs to `Vec<u8>` like a guard.
+struct Fresh(Vec<u8>);
+
+impl std::ops::Deref for Fresh {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl DerefMut for Fresh {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+/// Pools without a reset hook: the bench clears the buffer after the get.
+fn cleared<G: DerefMut<Target = Vec<u8>>>(mut buffer: G) -> G {
+    buffer.clear();
+    buffer
 }
 
 fn get_drop_1_thread(c: &mut Criterion) {
@@ -213,14 +231,13 @@ fn get_drop_2_threads(c: &mut Criterion) {
     get_drop(c, 2);
 }
 
-/// A producer gets `BATCH` buffers with `get`, sends them to a consumer
-/// that drops them; time per buffer.
-fn cross<G: Send + 'static>(
+/// A producer gets `BATCH` buffers (touching each), sends them to a
+/// consumer that releases them; time per buffer.
+fn cross<G: DerefMut<Target = Vec<u8>> + Send>(
     group: &mut BenchmarkGroup<'_, WallTime>,
-    name: &str,
-    label: &str,
+    (name, label, size): (&str, &str, usize),
     get: impl Fn() -> G + Sync,
-    release: impl Fn(Vec<G>) + Send + Sync,
+    release: impl Fn(G) + Send + Sync,
 ) {
     group.bench_function(BenchmarkId::new(name, label), |b| {
         b.iter_custom(|iters| {
@@ -231,11 +248,17 @@ fn cross<G: Send + 'static>(
                 let release = &release;
                 scope.spawn(move || {
                     while let Ok(batch) = receive.recv() {
-                        release(batch);
+                        batch.into_iter().for_each(release);
                     }
                 });
                 for _ in 0..batches {
-                    let batch: Vec<G> = (0..BATCH).map(|_| get()).collect();
+                    let batch: Vec<G> = (0..BATCH)
+                        .map(|_| {
+                            let mut buffer = get();
+                            touch(&mut buffer, size);
+                            buffer
+                        })
+                        .collect();
                     send.send(batch).expect("consumer alive");
                 }
                 drop(send);
@@ -255,104 +278,54 @@ fn cross_thread(c: &mut Criterion) {
     for (size, label) in SIZES {
         let pool = ours(size, true);
         let peers = Peers::new(size);
+        let row = |name| (name, label, size);
+        let g = &mut group;
         cross(
-            &mut group,
-            "perfect21",
-            label,
-            || {
-                let mut buffer = pool.get_owned().expect("uncapped");
-                touch(&mut buffer, size);
-                buffer
-            },
+            g,
+            row("perfect21"),
+            || pool.get_owned().expect("uncapped"),
             drop,
         );
         cross(
-            &mut group,
-            "lockfree-object-pool_linear",
-            label,
-            || {
-                let mut buffer = peers.linear.pull_owned();
-                touch(&mut buffer, size);
-                buffer
-            },
+            g,
+            row("lockfree-object-pool_linear"),
+            || peers.linear.pull_owned(),
             drop,
         );
         cross(
-            &mut group,
-            "lockfree-object-pool_mutex",
-            label,
-            || {
-                let mut buffer = peers.mutex.pull_owned();
-                touch(&mut buffer, size);
-                buffer
-            },
+            g,
+            row("lockfree-object-pool_mutex"),
+            || peers.mutex.pull_owned(),
             drop,
         );
         cross(
-            &mut group,
-            "object-pool",
-            label,
-            || {
-                let mut buffer = peers.object_pool.pull_owned(|| Vec::with_capacity(size));
-                buffer.clear();
-                touch(&mut buffer, size);
-                buffer
-            },
+            g,
+            row("object-pool"),
+            || cleared(peers.object_pool.pull_owned(|| Vec::with_capacity(size))),
+            drop,
+        );
+        cross(g, row("opool"), || Arc::clone(&peers.opool).get_rc(), drop);
+        cross(
+            g,
+            row("deadpool_unmanaged"),
+            || cleared(peers.deadpool.try_get().expect("prefilled")),
             drop,
         );
         cross(
-            &mut group,
-            "opool",
-            label,
+            g,
+            row("sharded-slab"),
             || {
-                let mut buffer = Arc::clone(&peers.opool).get_rc();
-                touch(&mut buffer, size);
-                buffer
-            },
-            drop,
-        );
-        cross(
-            &mut group,
-            "deadpool_unmanaged",
-            label,
-            || {
-                let mut buffer = peers.deadpool.try_get().expect("prefilled");
-                buffer.clear();
-                touch(&mut buffer, size);
-                buffer
-            },
-            drop,
-        );
-        cross(
-            &mut group,
-            "sharded-slab",
-            label,
-            || {
-                let mut buffer = Arc::clone(&peers.sharded_slab)
+                Arc::clone(&peers.sharded_slab)
                     .create_owned()
-                    .expect("slab has room");
-                touch(&mut buffer, size);
-                buffer
+                    .expect("room")
             },
-            |batch| {
-                for buffer in batch {
-                    let key = buffer.key();
-                    drop(buffer);
-                    peers.sharded_slab.clear(key);
-                }
+            |buffer| {
+                let key = buffer.key();
+                drop(buffer);
+                peers.sharded_slab.clear(key);
             },
         );
-        cross(
-            &mut group,
-            "alloc",
-            label,
-            || {
-                let mut buffer = Vec::with_capacity(size);
-                touch(&mut buffer, size);
-                buffer
-            },
-            drop,
-        );
+        cross(g, row("alloc"), || Fresh(Vec::with_capacity(size)), drop);
     }
     group.finish();
 }
@@ -363,14 +336,18 @@ fn stats_overhead(c: &mut Criterion) {
     let size = 64;
     let on = ours(size, true);
     let off = ours(size, false);
-    bench_op(&mut group, "perfect21", "64B", 1, || {
-        let mut buffer = on.get().expect("uncapped");
-        touch(&mut buffer, size);
-    });
-    bench_op(&mut group, "perfect21_stats_off", "64B", 1, || {
-        let mut buffer = off.get().expect("uncapped");
-        touch(&mut buffer, size);
-    });
+    bench_op(
+        &mut group,
+        ("perfect21", "64B", size, 1),
+        || on.get().expect("uncapped"),
+        drop,
+    );
+    bench_op(
+        &mut group,
+        ("perfect21_stats_off", "64B", size, 1),
+        || off.get().expect("uncapped"),
+        drop,
+    );
     group.finish();
 }
 

@@ -235,17 +235,9 @@ impl<T: Send + 'static> Core<T> {
 
     /// An idle object only: never creates, never waits.
     pub(crate) fn acquire_idle(&self, local: Option<&Slot<T>>) -> Option<Boxed<T>> {
-        if let Some(slot) = local {
-            return self.pop_local(slot).or_else(|| self.refill_local(slot));
-        }
-        match self.attempt_shared() {
-            Attempt::Taken(entry) => Some(entry),
-            Attempt::Create => {
-                // Give back the place `attempt_shared` reserved.
-                self.unreserve_live();
-                None
-            }
-            Attempt::Full => None,
+        match local {
+            Some(slot) => self.pop_local(slot).or_else(|| self.refill_local(slot)),
+            None => self.attempt_idle_shared(),
         }
     }
 
@@ -295,7 +287,7 @@ impl<T: Send + 'static> Core<T> {
     #[inline(never)]
     fn refill_local(&self, slot: &Slot<T>) -> Option<Boxed<T>> {
         if !self.maintain(slot) {
-            return self.attempt_shared_uncapped();
+            return self.attempt_idle_shared();
         }
         // SAFETY: own slot, no user code inside.
         let spare = unsafe { slot.with_cache(|cache| cache.take_spares()) };
@@ -363,10 +355,12 @@ impl<T: Send + 'static> Core<T> {
         attempt
     }
 
-    fn attempt_shared_uncapped(&self) -> Option<Boxed<T>> {
+    /// An idle object from the shared stack, or none (never creates).
+    fn attempt_idle_shared(&self) -> Option<Boxed<T>> {
         match self.attempt_shared() {
             Attempt::Taken(entry) => Some(entry),
             Attempt::Create => {
+                // Give back the place `attempt_shared` reserved.
                 self.unreserve_live();
                 None
             }

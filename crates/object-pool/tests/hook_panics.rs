@@ -61,17 +61,24 @@ fn a_panicking_validate_counts_as_invalid() {
     );
 }
 
+/// A factory that panics until the returned switch is turned off.
+fn failing_factory() -> (
+    Arc<AtomicBool>,
+    impl Fn() -> Vec<u8> + Send + Sync + 'static,
+) {
+    let fail = Arc::new(AtomicBool::new(true));
+    let failing = Arc::clone(&fail);
+    (fail, move || {
+        assert!(!failing.load(SeqCst), "factory failure");
+        Vec::new()
+    })
+}
+
 #[test]
 fn a_panicking_factory_leaves_the_pool_usable() {
     quiet_panics();
-    let fail = Arc::new(AtomicBool::new(true));
-    let failing = Arc::clone(&fail);
-    let pool = ObjectPool::builder(move || {
-        assert!(!failing.load(SeqCst), "factory failure");
-        Vec::<u8>::new()
-    })
-    .build()
-    .unwrap();
+    let (fail, factory) = failing_factory();
+    let pool = ObjectPool::builder(factory).build().unwrap();
     assert!(catch_unwind(AssertUnwindSafe(|| pool.get().map(|_| ()))).is_err());
     let stats = pool.stats();
     assert_eq!((stats.created, stats.in_use, stats.idle), (0, 0, 0));
@@ -83,15 +90,8 @@ fn a_panicking_factory_leaves_the_pool_usable() {
 #[test]
 fn a_panicking_factory_frees_its_place_in_a_capped_pool() {
     quiet_panics();
-    let fail = Arc::new(AtomicBool::new(true));
-    let failing = Arc::clone(&fail);
-    let pool = ObjectPool::builder(move || {
-        assert!(!failing.load(SeqCst), "factory failure");
-        Vec::<u8>::new()
-    })
-    .max_total(1)
-    .build()
-    .unwrap();
+    let (fail, factory) = failing_factory();
+    let pool = ObjectPool::builder(factory).max_total(1).build().unwrap();
     for _ in 0..3 {
         assert!(catch_unwind(AssertUnwindSafe(|| pool.get().map(|_| ()))).is_err());
     }

@@ -353,3 +353,13 @@ fn stats_serialize() {
     assert_eq!(json["created"], 1);
     assert_eq!(json["idle"], 1);
 }
+
+#[test]
+fn pools_and_guards_cross_threads_when_the_object_does() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<ObjectPool<Vec<u8>>>();
+    send_sync::<perfect21_object_pool::Pooled<'static, Vec<u8>>>();
+    send::<perfect21_object_pool::PooledOwned<Vec<u8>>>();
+    send::<perfect21_object_pool::ObjectPoolBuilder<Vec<u8>>>();
+}
