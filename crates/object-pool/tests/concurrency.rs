@@ -6,11 +6,7 @@ use std::sync::mpsc::sync_channel;
 use perfect21_object_pool::{ObjectPool, PooledOwned, Reset};
 
 const THREADS: u64 = 8;
-const OPS: u64 = if cfg!(debug_assertions) {
-    20_000
-} else {
-    100_000
-};
+const OPS: u64 = 100_000;
 
 #[test]
 fn eight_threads_get_and_return_with_exact_totals() {
