@@ -18,6 +18,12 @@ fn counting_factory() -> (
     })
 }
 
+/// Holds `n` objects at once, then returns them all.
+fn churn<T: Send + 'static>(pool: &ObjectPool<T>, n: usize) {
+    let held: Vec<_> = (0..n).map(|_| pool.get().unwrap()).collect();
+    drop(held);
+}
+
 #[test]
 fn build_refuses_out_of_range_options_naming_the_field() {
     let cases: Vec<(Error, &str, &str)> = vec![
@@ -253,8 +259,7 @@ fn trim_keeps_at_most_keep_idle_objects() {
         .max_idle(10)
         .build()
         .unwrap();
-    let held: Vec<_> = (0..6).map(|_| pool.get().unwrap()).collect();
-    drop(held);
+    churn(&pool, 6);
     assert_eq!(pool.idle(), 6);
     pool.trim(2);
     assert_eq!(pool.idle(), 2);
@@ -275,8 +280,7 @@ fn stats_off_keeps_counters_at_zero_but_idle_exact() {
         .stats(false)
         .build()
         .unwrap();
-    let held: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
-    drop(held);
+    churn(&pool, 3);
     let stats = pool.stats();
     assert_eq!(
         (stats.created, stats.reused, stats.returned, stats.in_use),
@@ -292,8 +296,7 @@ fn thread_cache_off_uses_the_shared_stack() {
         .max_idle(2)
         .build()
         .unwrap();
-    let held: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
-    drop(held);
+    churn(&pool, 3);
     let stats = pool.stats();
     assert_eq!(
         (stats.idle, stats.returned, stats.discarded_over_max_idle),
