@@ -129,9 +129,10 @@ pub(crate) fn cache_slot(pool: u64, slot: NonNull<()>) {
     }
 }
 
-/// Asks for `exit.thread_exit(index)` when the calling thread exits.
-#[cfg_attr(perfect21_loom, allow(dead_code))] // the loom models exit by hand Returns
+/// Asks for `exit.thread_exit(index)` when the calling thread exits. Returns
 /// false (and registers nothing) when the thread is already exiting.
+// The loom models run thread exits by hand.
+#[cfg_attr(perfect21_loom, allow(dead_code))]
 pub(crate) fn on_exit(exit: Weak<dyn ThreadExit>) -> bool {
     STATE
         .try_with(|state| {
