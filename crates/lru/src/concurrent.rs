@@ -26,9 +26,12 @@ struct Shard<K, V> {
     flights: Vec<(K, Arc<Flight<V>>)>,
 }
 
-/// Keeps a shard's lock on its own cache lines.
+/// A shard behind its lock, aligned so that no two shards share a cache
+/// line.
 #[repr(align(128))]
-struct Padded<T>(T);
+struct Slot<K, V> {
+    lock: Mutex<Shard<K, V>>,
+}
 
 /// A thread-safe LRU cache: `Send + Sync`, every method takes `&self`.
 ///
@@ -80,7 +83,7 @@ struct Padded<T>(T);
 /// # Ok::<(), perfect21_lru::Error>(())
 /// ```
 pub struct ConcurrentLru<K, V, S = DefaultHashBuilder, W = UnitWeigher> {
-    shards: Box<[Padded<Mutex<Shard<K, V>>>]>,
+    shards: Box<[Slot<K, V>]>,
     mask: usize,
     hasher: S,
     weigher: W,
@@ -153,10 +156,12 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
                     },
                     ttl: limits.ttl,
                 };
-                Padded(Mutex::new(Shard {
-                    core: Core::new(shard_limits, options.timer(), options.listener.is_some()),
-                    flights: Vec::new(),
-                }))
+                Slot {
+                    lock: Mutex::new(Shard {
+                        core: Core::new(shard_limits, options.timer(), options.listener.is_some()),
+                        flights: Vec::new(),
+                    }),
+                }
             })
             .collect();
         Self {
@@ -177,10 +182,15 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
     }
 
     #[inline]
-    fn shard(&self, hash: u64) -> &Mutex<Shard<K, V>> {
+    fn slot(&self, hash: u64) -> &Slot<K, V> {
         // hashbrown uses the low bits for the bucket and the top seven for
         // the tag; the shard takes bits from the middle.
-        &self.shards[(hash >> 32) as usize & self.mask].0
+        &self.shards[(hash >> 32) as usize & self.mask]
+    }
+
+    #[inline]
+    fn shard(&self, hash: u64) -> &Mutex<Shard<K, V>> {
+        &self.slot(hash).lock
     }
 
     /// Unlocks `shard`, then hands what it evicted to the listener.
@@ -205,7 +215,7 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
     /// Entries held (expired ones not yet reclaimed included). Sums the
     /// shards one at a time.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.0.lock().core.len()).sum()
+        self.shards.iter().map(|s| s.lock.lock().core.len()).sum()
     }
 
     /// Whether no entry is held.
@@ -215,7 +225,7 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
 
     /// The total weight of the entries held.
     pub fn weight(&self) -> u64 {
-        self.shards.iter().map(|s| s.0.lock().core.weight()).sum()
+        self.shards.iter().map(|s| s.lock.lock().core.weight()).sum()
     }
 
     /// The entry bound; `None` when only the weight is bounded.
@@ -234,8 +244,8 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
     /// counts are exact; shards are read one after another).
     pub fn stats(&self) -> CacheStats {
         let mut total = CacheStats::default();
-        for shard in self.shards.iter() {
-            total.add(&shard.0.lock().core.stats());
+        for slot in self.shards.iter() {
+            total.add(&slot.lock.lock().core.stats());
         }
         total.hits += self.served.load(Ordering::Relaxed);
         total.waiting = self.waiting.load(Ordering::Relaxed);
@@ -244,8 +254,8 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
 
     /// Zeroes the counters (`len`, `weight` and `waiting` stay).
     pub fn reset_stats(&self) {
-        for shard in self.shards.iter() {
-            shard.0.lock().core.reset_stats();
+        for slot in self.shards.iter() {
+            slot.lock.lock().core.reset_stats();
         }
         self.served.store(0, Ordering::Relaxed);
     }
@@ -254,7 +264,7 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
     /// [`Explicit`](crate::EvictionCause::Explicit).
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            let mut shard = shard.0.lock();
+            let mut shard = shard.lock.lock();
             shard.core.clear();
             self.release(shard);
         }
@@ -278,7 +288,10 @@ where
     {
         let hash = self.hasher.hash_one(key);
         let mut shard = self.shard(hash).lock();
-        let found = match shard.core.lookup(hash, key, &self.hasher) {
+        // Lazy promotion: an entry already among the most recent eighth of
+        // its shard is not moved, which spares the writes (and, between
+        // threads, the cache-line transfers) on most hits of a hot key.
+        let found = match shard.core.lookup_lazy(hash, key, &self.hasher) {
             Some(i) => {
                 shard.core.stats.hits += 1;
                 Some(shard.core.value(i).clone())
@@ -371,7 +384,7 @@ where
     /// cache.
     pub fn retain(&self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         for shard in self.shards.iter() {
-            let mut shard = shard.0.lock();
+            let mut shard = shard.lock.lock();
             shard.core.retain(&mut keep, &self.hasher);
             self.release(shard);
         }
@@ -381,7 +394,7 @@ where
     pub fn purge_expired(&self) -> usize {
         let mut purged = 0;
         for shard in self.shards.iter() {
-            let mut shard = shard.0.lock();
+            let mut shard = shard.lock.lock();
             purged += shard.core.purge_expired(&self.hasher);
             self.release(shard);
         }
@@ -407,7 +420,7 @@ where
         let mut limits = self.limits.lock();
         limits.max_entries = max_entries;
         for (index, shard) in self.shards.iter().enumerate() {
-            let mut shard = shard.0.lock();
+            let mut shard = shard.lock.lock();
             shard
                 .core
                 .set_max_entries(share(max_entries, shards, index), &self.hasher);
@@ -436,7 +449,7 @@ where
         let mut limits = self.limits.lock();
         limits.max_weight = max_weight;
         for (index, shard) in self.shards.iter().enumerate() {
-            let mut shard = shard.0.lock();
+            let mut shard = shard.lock.lock();
             shard
                 .core
                 .set_max_weight(share(max_weight, shards, index), &self.hasher);

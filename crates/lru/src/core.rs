@@ -22,6 +22,10 @@ use crate::stats::{CacheStats, EvictionCause};
 /// An entry that left, with why.
 pub(crate) type Evicted<K, V> = (K, V, EvictionCause);
 
+/// The concurrent form does not move a hit entry that is already among the
+/// `len / LAZY_FRACTION` most recently used of its shard.
+pub(crate) const LAZY_FRACTION: usize = 8;
+
 /// How long a written entry lives.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Expiry {
@@ -175,6 +179,28 @@ impl<K: Hash + Eq, V> Core<K, V> {
             return None;
         }
         self.list.move_to_front(i);
+        Some(i)
+    }
+
+    /// Like [`lookup`](Self::lookup), but leaves an entry where it is when
+    /// it is already among the `len / LAZY_FRACTION` most recently used
+    /// (moving it would barely change the order). For the concurrent form.
+    #[inline]
+    pub(crate) fn lookup_lazy<Q, S>(&mut self, hash: u64, key: &Q, hasher: &S) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+        S: BuildHasher,
+    {
+        let i = self.find(hash, key)?;
+        if self.expired(i) {
+            self.evict(i, hash, EvictionCause::Expired, hasher);
+            return None;
+        }
+        let window = (self.list.len() / LAZY_FRACTION) as u32;
+        if !self.list.is_recent(i, window) {
+            self.list.move_to_front(i);
+        }
         Some(i)
     }
 

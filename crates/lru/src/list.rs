@@ -26,6 +26,8 @@ pub(crate) struct Node<K, V> {
     prev: u32,
     /// Towards the tail (less recently used); `NIL` at the tail.
     next: u32,
+    /// The list's `clock` when this node last went to the head.
+    stamp: u32,
     /// The weight recorded when the entry was written.
     pub(crate) weight: u64,
     /// Nanoseconds on the cache's timer after which the entry is expired;
@@ -40,6 +42,7 @@ impl<K, V> Node<K, V> {
             value,
             prev: NIL,
             next: NIL,
+            stamp: 0,
             weight,
             deadline,
         }
@@ -58,6 +61,9 @@ pub(crate) struct List<K, V> {
     nodes: Vec<Node<K, V>>,
     head: u32,
     tail: u32,
+    /// Counts the nodes put at the head (wrapping). A node whose stamp is
+    /// `d` behind it has at most `d` nodes in front of it.
+    clock: u32,
 }
 
 impl<K, V> List<K, V> {
@@ -66,6 +72,7 @@ impl<K, V> List<K, V> {
             nodes: Vec::new(),
             head: NIL,
             tail: NIL,
+            clock: 0,
         }
     }
 
@@ -94,6 +101,14 @@ impl<K, V> List<K, V> {
     #[inline]
     pub(crate) fn node_mut(&mut self, i: u32) -> &mut Node<K, V> {
         &mut self.nodes[i as usize]
+    }
+
+    /// Whether node `i` is among the `window` most recently used — a
+    /// conservative test: at most `clock - stamp` nodes went in front of it
+    /// since it was at the head.
+    #[inline]
+    pub(crate) fn is_recent(&self, i: u32, window: u32) -> bool {
+        self.clock.wrapping_sub(self.nodes[i as usize].stamp) < window
     }
 
     /// The neighbour towards the tail.
@@ -212,10 +227,12 @@ impl<K, V> List<K, V> {
 
     fn link_front(&mut self, i: u32) {
         let old_head = self.head;
+        self.clock = self.clock.wrapping_add(1);
         {
             let node = &mut self.nodes[i as usize];
             node.prev = NIL;
             node.next = old_head;
+            node.stamp = self.clock;
         }
         if old_head == NIL {
             self.tail = i;
