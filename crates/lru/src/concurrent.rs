@@ -11,12 +11,12 @@ use std::time::Duration;
 use hashbrown::DefaultHashBuilder;
 
 use crate::builder::{ConcurrentLruBuilder, Listener, Options};
-use crate::core::{Core, Evicted, Expiry, Limits};
+use crate::core::{Core, Evicted, Expiry, Limits, Probe};
 use crate::error::{Error, Rejected};
 use crate::flight::Flight;
 use crate::list::MAX_NODES;
 use crate::stats::CacheStats;
-use crate::sync::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::sync::{Arc, AtomicU64, Mutex, Ordering, RwLock, RwLockWriteGuard};
 use crate::weigher::{UnitWeigher, Weigher};
 
 /// One shard: an exact LRU over its part of the keys, and the loads in
@@ -26,11 +26,14 @@ struct Shard<K, V> {
     flights: Vec<(K, Arc<Flight<V>>)>,
 }
 
-/// A shard behind its lock, aligned so that no two shards share a cache
-/// line.
+/// A shard behind its lock, with the hit and miss counters of read-locked
+/// lookups beside the lock (on the cache line such a lookup has just
+/// written anyway); aligned so that no two shards share a line.
 #[repr(align(128))]
 struct Slot<K, V> {
-    lock: Mutex<Shard<K, V>>,
+    lock: RwLock<Shard<K, V>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 /// A thread-safe LRU cache: `Send + Sync`, every method takes `&self`.
@@ -157,10 +160,12 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
                     ttl: limits.ttl,
                 };
                 Slot {
-                    lock: Mutex::new(Shard {
+                    lock: RwLock::new(Shard {
                         core: Core::new(shard_limits, options.timer(), options.listener.is_some()),
                         flights: Vec::new(),
                     }),
+                    hits: AtomicU64::new(0),
+                    misses: AtomicU64::new(0),
                 }
             })
             .collect();
@@ -189,13 +194,13 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
     }
 
     #[inline]
-    fn shard(&self, hash: u64) -> &Mutex<Shard<K, V>> {
+    fn shard(&self, hash: u64) -> &RwLock<Shard<K, V>> {
         &self.slot(hash).lock
     }
 
     /// Unlocks `shard`, then hands what it evicted to the listener.
     #[inline]
-    fn release(&self, mut shard: MutexGuard<'_, Shard<K, V>>) {
+    fn release(&self, mut shard: RwLockWriteGuard<'_, Shard<K, V>>) {
         if shard.core.evicted.is_empty() {
             return;
         }
@@ -215,7 +220,7 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
     /// Entries held (expired ones not yet reclaimed included). Sums the
     /// shards one at a time.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock.lock().core.len()).sum()
+        self.shards.iter().map(|s| s.lock.read().core.len()).sum()
     }
 
     /// Whether no entry is held.
@@ -225,7 +230,7 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
 
     /// The total weight of the entries held.
     pub fn weight(&self) -> u64 {
-        self.shards.iter().map(|s| s.lock.lock().core.weight()).sum()
+        self.shards.iter().map(|s| s.lock.read().core.weight()).sum()
     }
 
     /// The entry bound; `None` when only the weight is bounded.
@@ -245,7 +250,9 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
     pub fn stats(&self) -> CacheStats {
         let mut total = CacheStats::default();
         for slot in self.shards.iter() {
-            total.add(&slot.lock.lock().core.stats());
+            total.add(&slot.lock.read().core.stats());
+            total.hits += slot.hits.load(Ordering::Relaxed);
+            total.misses += slot.misses.load(Ordering::Relaxed);
         }
         total.hits += self.served.load(Ordering::Relaxed);
         total.waiting = self.waiting.load(Ordering::Relaxed);
@@ -255,7 +262,9 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
     /// Zeroes the counters (`len`, `weight` and `waiting` stay).
     pub fn reset_stats(&self) {
         for slot in self.shards.iter() {
-            slot.lock.lock().core.reset_stats();
+            slot.lock.write().core.reset_stats();
+            slot.hits.store(0, Ordering::Relaxed);
+            slot.misses.store(0, Ordering::Relaxed);
         }
         self.served.store(0, Ordering::Relaxed);
     }
@@ -264,7 +273,7 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
     /// [`Explicit`](crate::EvictionCause::Explicit).
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            let mut shard = shard.lock.lock();
+            let mut shard = shard.lock.write();
             shard.core.clear();
             self.release(shard);
         }
@@ -287,11 +296,29 @@ where
         V: Clone,
     {
         let hash = self.hasher.hash_one(key);
-        let mut shard = self.shard(hash).lock();
-        // Lazy promotion: an entry already among the most recent eighth of
-        // its shard is not moved, which spares the writes (and, between
-        // threads, the cache-line transfers) on most hits of a hot key.
-        let found = match shard.core.lookup_lazy(hash, key, &self.hasher) {
+        let slot = self.slot(hash);
+        {
+            // Most hits need no write: an entry already among the most
+            // recent eighth of its shard is served under the read lock and
+            // left where it is (see `Core::probe`).
+            let shard = slot.lock.read();
+            match shard.core.probe(hash, key) {
+                Probe::Recent(i) => {
+                    let value = shard.core.value(i).clone();
+                    drop(shard);
+                    slot.hits.fetch_add(1, Ordering::Relaxed);
+                    return Some(value);
+                }
+                Probe::Missing => {
+                    drop(shard);
+                    slot.misses.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
+                Probe::Stale => {}
+            }
+        }
+        let mut shard = slot.lock.write();
+        let found = match shard.core.lookup(hash, key, &self.hasher) {
             Some(i) => {
                 shard.core.stats.hits += 1;
                 Some(shard.core.value(i).clone())
@@ -313,7 +340,7 @@ where
         V: Clone,
     {
         let hash = self.hasher.hash_one(key);
-        let shard = self.shard(hash).lock();
+        let shard = self.shard(hash).read();
         let i = shard.core.peek(hash, key)?;
         Some(shard.core.value(i).clone())
     }
@@ -325,7 +352,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hasher.hash_one(key);
-        self.shard(hash).lock().core.peek(hash, key).is_some()
+        self.shard(hash).read().core.peek(hash, key).is_some()
     }
 
     /// Writes `key → value`, evicting least recently used entries of its
@@ -357,7 +384,7 @@ where
     fn write(&self, key: K, value: V, expiry: Expiry) -> Result<Option<V>, Rejected<K, V>> {
         let weight = self.weigher.weigh(&key, &value);
         let hash = self.hasher.hash_one(&key);
-        let mut shard = self.shard(hash).lock();
+        let mut shard = self.shard(hash).write();
         let result = shard
             .core
             .insert(hash, key, value, weight, expiry, &self.hasher);
@@ -372,7 +399,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hasher.hash_one(key);
-        let mut shard = self.shard(hash).lock();
+        let mut shard = self.shard(hash).write();
         let removed = shard.core.remove(hash, key, &self.hasher);
         self.release(shard);
         removed.map(|(_, v)| v)
@@ -384,7 +411,7 @@ where
     /// cache.
     pub fn retain(&self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         for shard in self.shards.iter() {
-            let mut shard = shard.lock.lock();
+            let mut shard = shard.lock.write();
             shard.core.retain(&mut keep, &self.hasher);
             self.release(shard);
         }
@@ -394,7 +421,7 @@ where
     pub fn purge_expired(&self) -> usize {
         let mut purged = 0;
         for shard in self.shards.iter() {
-            let mut shard = shard.lock.lock();
+            let mut shard = shard.lock.write();
             purged += shard.core.purge_expired(&self.hasher);
             self.release(shard);
         }
@@ -420,7 +447,7 @@ where
         let mut limits = self.limits.lock();
         limits.max_entries = max_entries;
         for (index, shard) in self.shards.iter().enumerate() {
-            let mut shard = shard.lock.lock();
+            let mut shard = shard.lock.write();
             shard
                 .core
                 .set_max_entries(share(max_entries, shards, index), &self.hasher);
@@ -449,7 +476,7 @@ where
         let mut limits = self.limits.lock();
         limits.max_weight = max_weight;
         for (index, shard) in self.shards.iter().enumerate() {
-            let mut shard = shard.lock.lock();
+            let mut shard = shard.lock.write();
             shard
                 .core
                 .set_max_weight(share(max_weight, shards, index), &self.hasher);
@@ -501,7 +528,7 @@ where
         // Each round either returns or waits for a flight that has landed
         // as failed; every failure is a loader that ran, so this ends.
         loop {
-            let mut shard = shard_lock.lock();
+            let mut shard = shard_lock.write();
             if let Some(i) = shard.core.lookup(hash, &key, &self.hasher) {
                 shard.core.stats.hits += 1;
                 let value = shard.core.value(i).clone();
@@ -536,7 +563,7 @@ where
             };
             let value = load()?;
             let weight = self.weigher.weigh(&key, &value);
-            let mut shard = shard_lock.lock();
+            let mut shard = shard_lock.write();
             landing.unregister(&mut shard);
             shard.core.stats.loads += 1;
             // A rejected value is still returned; it is just not cached.
@@ -559,7 +586,7 @@ where
 /// the value; if the loader fails or panics, `Drop` unregisters it and lands
 /// it as failed, releasing the waiters.
 struct Landing<'a, K, V> {
-    shard: &'a Mutex<Shard<K, V>>,
+    shard: &'a RwLock<Shard<K, V>>,
     flight: Arc<Flight<V>>,
     landed: bool,
 }
@@ -588,7 +615,7 @@ impl<K, V> Drop for Landing<'_, K, V> {
             return;
         }
         {
-            let mut shard = self.shard.lock();
+            let mut shard = self.shard.write();
             self.unregister(&mut shard);
             shard.core.stats.loads += 1;
             shard.core.stats.load_failures += 1;

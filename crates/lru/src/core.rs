@@ -22,9 +22,21 @@ use crate::stats::{CacheStats, EvictionCause};
 /// An entry that left, with why.
 pub(crate) type Evicted<K, V> = (K, V, EvictionCause);
 
-/// The concurrent form does not move a hit entry that is already among the
-/// `len / LAZY_FRACTION` most recently used of its shard.
+/// The concurrent form serves a hit on an entry already among the
+/// `len / LAZY_FRACTION` most recently used of its shard under the read
+/// lock, without moving it.
 pub(crate) const LAZY_FRACTION: usize = 8;
+
+/// What [`Core::probe`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probe {
+    /// Live and recent: serve it as it is.
+    Recent(u32),
+    /// Present, but promoting or reclaiming it needs the write lock.
+    Stale,
+    /// Not there.
+    Missing,
+}
 
 /// How long a written entry lives.
 #[derive(Debug, Clone, Copy)]
@@ -182,26 +194,26 @@ impl<K: Hash + Eq, V> Core<K, V> {
         Some(i)
     }
 
-    /// Like [`lookup`](Self::lookup), but leaves an entry where it is when
-    /// it is already among the `len / LAZY_FRACTION` most recently used
-    /// (moving it would barely change the order). For the concurrent form.
+    /// What a reader holding only a read lock can do with `key`: serve a
+    /// live entry that is already among the `len / LAZY_FRACTION` most
+    /// recently used without moving it (moving it would barely change the
+    /// order), or not — it needs the write lock to be promoted or reclaimed
+    /// — or report it missing.
     #[inline]
-    pub(crate) fn lookup_lazy<Q, S>(&mut self, hash: u64, key: &Q, hasher: &S) -> Option<u32>
+    pub(crate) fn probe<Q>(&self, hash: u64, key: &Q) -> Probe
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
-        S: BuildHasher,
     {
-        let i = self.find(hash, key)?;
-        if self.expired(i) {
-            self.evict(i, hash, EvictionCause::Expired, hasher);
-            return None;
-        }
+        let Some(i) = self.find(hash, key) else {
+            return Probe::Missing;
+        };
         let window = (self.list.len() / LAZY_FRACTION) as u32;
-        if !self.list.is_recent(i, window) {
-            self.list.move_to_front(i);
+        if self.list.is_recent(i, window) && !self.expired(i) {
+            Probe::Recent(i)
+        } else {
+            Probe::Stale
         }
-        Some(i)
     }
 
     /// Finds a live entry without touching the order or the counters.
