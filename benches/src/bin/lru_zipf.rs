@@ -146,7 +146,10 @@ fn main() {
     let exact = rows[0].1;
     let mut records = Vec::new();
     for (name, ratio) in &rows {
-        println!("| {name} | {ratio:.2} % ({:+.2} points vs exact LRU) |", ratio - exact);
+        println!(
+            "| {name} | {ratio:.2} % ({:+.2} points vs exact LRU) |",
+            ratio - exact
+        );
         records.push(Record::new(
             "lru",
             format!("zipf s={S} capacity={CAPACITY} keys={KEYS} get%={GET_PERCENT} cache={name}"),

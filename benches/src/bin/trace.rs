@@ -22,8 +22,7 @@ use perfect21_benches::lru::caches::{self, Kind};
 use perfect21_benches::lru::trace;
 use perfect21_benches::results::{self, Record};
 
-const USAGE: &str =
-    "usage: trace --cache lru|concurrent|moka|quick_cache|lru-crate --capacity N [--threads T] FILE";
+const USAGE: &str = "usage: trace --cache lru|concurrent|moka|quick_cache|lru-crate --capacity N [--threads T] FILE";
 
 struct Args {
     cache: Kind,
@@ -163,6 +162,9 @@ fn main() -> ExitCode {
         eprintln!("trace: writing results: {e}");
         return ExitCode::FAILURE;
     }
-    println!("accesses={} hits={hits} hit_ratio={ratio:.2}", accesses.len());
+    println!(
+        "accesses={} hits={hits} hit_ratio={ratio:.2}",
+        accesses.len()
+    );
     ExitCode::SUCCESS
 }

@@ -110,7 +110,10 @@ pub fn replay(kind: Kind, capacity: usize, threads: usize, accesses: &[u64]) -> 
                     .collect();
                 workers
                     .into_iter()
-                    .map(|w| w.join().unwrap_or_else(|_| panic!("replay thread panicked")))
+                    .map(|w| {
+                        w.join()
+                            .unwrap_or_else(|_| panic!("replay thread panicked"))
+                    })
                     .sum()
             })
         }

@@ -74,18 +74,22 @@ impl<K, V, S, W> Options<K, V, S, W> {
             None => MAX_NODES,
         };
         let max_weight = match self.max_weight {
-            Some(0) => return Err(Error::out_of_range("max_weight", 0, "1..=18446744073709551615")),
+            Some(0) => {
+                return Err(Error::out_of_range(
+                    "max_weight",
+                    0,
+                    "1..=18446744073709551615",
+                ));
+            }
             Some(w) => w,
             None => u64::MAX,
         };
-        if let Some(ttl) = self.ttl {
-            if ttl.is_zero() {
-                return Err(Error::out_of_range(
-                    "time_to_live",
-                    "0ns",
-                    "a duration above zero",
-                ));
-            }
+        if self.ttl.is_some_and(|ttl| ttl.is_zero()) {
+            return Err(Error::out_of_range(
+                "time_to_live",
+                "0ns",
+                "a duration above zero",
+            ));
         }
         Ok(Limits {
             max_entries,
@@ -275,12 +279,18 @@ impl<K, V, S, W> fmt::Debug for ConcurrentLruBuilder<K, V, S, W> {
 /// The smallest power of two ≥ 4 × the available cores.
 pub(crate) fn default_shards() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    (cores.saturating_mul(4)).next_power_of_two().min(MAX_SHARDS)
+    (cores.saturating_mul(4))
+        .next_power_of_two()
+        .min(MAX_SHARDS)
 }
 
 /// Halves `shards` until each shard's share of `max_entries` is at least
 /// [`MIN_SHARD_ENTRIES`] and its share of `max_weight` at least 1.
-pub(crate) fn fit_shards(mut shards: usize, max_entries: Option<usize>, max_weight: Option<u64>) -> usize {
+pub(crate) fn fit_shards(
+    mut shards: usize,
+    max_entries: Option<usize>,
+    max_weight: Option<u64>,
+) -> usize {
     while shards > 1
         && (max_entries.is_some_and(|n| n / shards < MIN_SHARD_ENTRIES)
             || max_weight.is_some_and(|w| w < shards as u64))

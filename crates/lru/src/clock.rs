@@ -109,7 +109,11 @@ impl Timer {
     /// Nanoseconds since the origin, below [`NEVER`].
     #[inline]
     pub(crate) fn now(&self) -> u64 {
-        let nanos = self.clock.now().saturating_duration_since(self.origin).as_nanos();
+        let nanos = self
+            .clock
+            .now()
+            .saturating_duration_since(self.origin)
+            .as_nanos();
         u64::try_from(nanos).unwrap_or(NEVER - 1).min(NEVER - 1)
     }
 
@@ -122,6 +126,8 @@ impl Timer {
 
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timer").field("origin", &self.origin).finish()
+        f.debug_struct("Timer")
+            .field("origin", &self.origin)
+            .finish()
     }
 }

@@ -368,10 +368,9 @@ impl<K: Hash + Eq, V> Core<K, V> {
             };
             if let Some(cause) = cause {
                 let hash = hasher.hash_one(self.list.key(i));
-                if let Some(moved) = self.evict(i, hash, cause, hasher) {
-                    if moved == prev {
-                        prev = i;
-                    }
+                if self.evict(i, hash, cause, hasher) == Some(prev) {
+                    // The node before `i` was the last slot: it is now `i`.
+                    prev = i;
                 }
             }
             i = prev;
@@ -463,10 +462,10 @@ impl<K: Hash + Eq, V> Core<K, V> {
             entry.remove();
         }
         let (node, moved) = self.list.swap_remove(i);
-        if let (Some(from), Some(moved_hash)) = (moved, moved_hash) {
-            if let Some(slot) = self.table.find_mut(moved_hash, |&j| j == from) {
-                *slot = i;
-            }
+        if let (Some(from), Some(moved_hash)) = (moved, moved_hash)
+            && let Some(slot) = self.table.find_mut(moved_hash, |&j| j == from)
+        {
+            *slot = i;
         }
         self.weight -= node.weight;
         node
@@ -507,7 +506,10 @@ mod tests {
         let mut c = core(8, u64::MAX);
         for k in 0..8 {
             let h = hasher.hash_one(k);
-            assert!(matches!(c.insert(h, k, k, 1, Expiry::Default, &hasher), Ok(None)));
+            assert!(matches!(
+                c.insert(h, k, k, 1, Expiry::Default, &hasher),
+                Ok(None)
+            ));
         }
         check(&c, &hasher);
         assert_eq!(c.remove(hasher.hash_one(2), &2, &hasher), Some((2, 2)));

@@ -31,7 +31,8 @@ impl<'a, K, V> Iter<'a, K, V> {
     }
 
     fn live(&self, i: u32) -> bool {
-        self.now.is_none_or(|now| !self.list.node(i).is_expired(now))
+        self.now
+            .is_none_or(|now| !self.list.node(i).is_expired(now))
     }
 }
 
@@ -52,7 +53,11 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let low = if self.now.is_none() { self.remaining } else { 0 };
+        let low = if self.now.is_none() {
+            self.remaining
+        } else {
+            0
+        };
         (low, Some(self.remaining))
     }
 }

@@ -66,10 +66,10 @@ impl<K, V> Weigher<K, V> for UnitWeigher {
 pub struct HeapSizeWeigher;
 
 /// The bytes the cache spends per entry besides the key and value: two
-/// `u32` links, the recorded weight and deadline in the slab, and the
-/// index's slot (a `u32` plus a control byte at a load factor of at most
-/// 7/8), rounded up.
-pub const ENTRY_OVERHEAD: u64 = 32;
+/// `u32` links, a `u32` recency stamp, the recorded weight and deadline in
+/// the slab (32 bytes with padding), and the index's slot (a `u32` plus a
+/// control byte, at a load factor between 7/16 and 7/8), rounded up.
+pub const ENTRY_OVERHEAD: u64 = 44;
 
 impl<K: HeapSize, V: HeapSize> Weigher<K, V> for HeapSizeWeigher {
     #[inline]

@@ -54,7 +54,10 @@ fn heavier_updates_evict_others_but_never_the_updated_entry() {
         cache.insert(k, 2).unwrap();
     }
     assert_eq!(cache.insert(0, 10).unwrap(), Some(2));
-    assert_eq!(cache.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(), [(0, 10)]);
+    assert_eq!(
+        cache.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
+        [(0, 10)]
+    );
     assert_eq!(cache.stats().evicted_max_weight, 4);
 }
 
@@ -71,20 +74,33 @@ fn bounds_change_at_runtime_and_evict_down_at_once() {
     }
     cache.set_max_entries(10).unwrap();
     assert_eq!(cache.len(), 10);
-    assert_eq!(cache.iter().last(), Some((&90, &5)), "the 10 most recent remain");
+    assert_eq!(
+        cache.iter().next_back(),
+        Some((&90, &5)),
+        "the 10 most recent remain"
+    );
     cache.set_max_weight(21).unwrap();
     assert_eq!((cache.len(), cache.weight()), (4, 20));
     assert_eq!(cache.max_entries(), Some(10));
     assert_eq!(cache.max_weight(), Some(21));
     let stats = cache.stats();
-    assert_eq!((stats.evicted_max_entries, stats.evicted_max_weight), (90, 6));
+    assert_eq!(
+        (stats.evicted_max_entries, stats.evicted_max_weight),
+        (90, 6)
+    );
     assert!(matches!(
         cache.set_max_entries(0),
-        Err(Error::OutOfRange { field: "max_entries", .. })
+        Err(Error::OutOfRange {
+            field: "max_entries",
+            ..
+        })
     ));
     assert!(matches!(
         cache.set_max_weight(0),
-        Err(Error::OutOfRange { field: "max_weight", .. })
+        Err(Error::OutOfRange {
+            field: "max_weight",
+            ..
+        })
     ));
     assert_eq!(cache.len(), 4, "a refused change changes nothing");
 }
@@ -93,7 +109,10 @@ fn bounds_change_at_runtime_and_evict_down_at_once() {
 fn invalid_configuration_is_refused_naming_the_field_and_range() {
     let err = LruCache::<u32, u32>::builder().build().unwrap_err();
     assert_eq!(err, Error::Unbounded);
-    let err = LruCache::<u32, u32>::builder().max_entries(0).build().unwrap_err();
+    let err = LruCache::<u32, u32>::builder()
+        .max_entries(0)
+        .build()
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "invalid `max_entries`: 0 (allowed: 1..=4294967294)"
@@ -102,15 +121,36 @@ fn invalid_configuration_is_refused_naming_the_field_and_range() {
         .max_entries(1 << 33)
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::OutOfRange { field: "max_entries", .. }));
-    let err = LruCache::<u32, u32>::builder().max_weight(0).build().unwrap_err();
-    assert!(matches!(err, Error::OutOfRange { field: "max_weight", .. }));
+    assert!(matches!(
+        err,
+        Error::OutOfRange {
+            field: "max_entries",
+            ..
+        }
+    ));
+    let err = LruCache::<u32, u32>::builder()
+        .max_weight(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::OutOfRange {
+            field: "max_weight",
+            ..
+        }
+    ));
     let err = LruCache::<u32, u32>::builder()
         .max_entries(1)
         .time_to_live(std::time::Duration::ZERO)
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::OutOfRange { field: "time_to_live", .. }));
+    assert!(matches!(
+        err,
+        Error::OutOfRange {
+            field: "time_to_live",
+            ..
+        }
+    ));
     let err = ConcurrentLru::<u32, u32>::builder()
         .max_entries(100)
         .shards(3)
@@ -154,14 +194,20 @@ fn concurrent_bounds_are_split_so_the_global_bounds_hold() {
         assert!(cache.weight() <= 3000);
     }
     let stats = cache.stats();
-    assert!(stats.rejected > 0, "weights 376..400 exceed a shard's share");
+    assert!(
+        stats.rejected > 0,
+        "weights 376..400 exceed a shard's share"
+    );
     cache.set_max_entries(100).unwrap();
     assert!(cache.len() <= 100);
     cache.set_max_weight(80).unwrap();
     assert!(cache.weight() <= 80);
     assert!(matches!(
         cache.set_max_entries(7),
-        Err(Error::OutOfRange { field: "max_entries", .. })
+        Err(Error::OutOfRange {
+            field: "max_entries",
+            ..
+        })
     ));
     // Small bounds use fewer shards: each keeps at least 64 entries.
     let small: ConcurrentLru<u64, u64> = ConcurrentLru::new(NonZeroUsize::new(200).unwrap());

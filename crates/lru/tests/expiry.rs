@@ -30,7 +30,11 @@ fn no_read_returns_an_expired_entry() {
     cache.insert(1, 10).unwrap();
     cache.insert(2, 20).unwrap();
     clock.advance(MINUTE - Duration::from_nanos(1));
-    assert_eq!(cache.peek(&1), Some(&10), "alive one nanosecond before its deadline");
+    assert_eq!(
+        cache.peek(&1),
+        Some(&10),
+        "alive one nanosecond before its deadline"
+    );
     clock.advance(Duration::from_nanos(1));
     assert_eq!(cache.peek(&1), None);
     assert!(!cache.contains_key(&1));
@@ -42,7 +46,10 @@ fn no_read_returns_an_expired_entry() {
     assert_eq!(cache.len(), 0, "reclaimed by the reads that can");
     assert_eq!(
         *heard.lock().unwrap(),
-        [(1, 10, EvictionCause::Expired), (2, 20, EvictionCause::Expired)]
+        [
+            (1, 10, EvictionCause::Expired),
+            (2, 20, EvictionCause::Expired)
+        ]
     );
     let stats = cache.stats();
     assert_eq!((stats.hits, stats.misses, stats.expired), (0, 2, 2));
@@ -95,7 +102,10 @@ fn entries_without_ttl_never_expire_and_never_ask_the_clock() {
     assert_eq!(cache.purge_expired(), 0);
     assert_eq!(clock.reads.load(Ordering::Relaxed), at_build);
     cache.insert_with_ttl(100, 1, MINUTE).unwrap();
-    assert!(clock.reads.load(Ordering::Relaxed) > at_build, "a TTL reads the clock");
+    assert!(
+        clock.reads.load(Ordering::Relaxed) > at_build,
+        "a TTL reads the clock"
+    );
 }
 
 #[test]
@@ -125,12 +135,20 @@ fn purge_expired_reclaims_exactly_the_expired_entries() {
             .unwrap();
     }
     clock.advance(Duration::from_secs(2));
-    assert_eq!(cache.purge_expired(), 20, "ttl 1 s and 2 s: keys ≡ 0, 1 mod 5");
+    assert_eq!(
+        cache.purge_expired(),
+        20,
+        "ttl 1 s and 2 s: keys ≡ 0, 1 mod 5"
+    );
     assert_eq!(cache.len(), 30);
     assert!(cache.iter().all(|(k, _)| k % 5 >= 2));
     let heard = heard.lock().unwrap();
     assert_eq!(heard.len(), 20);
-    assert!(heard.iter().all(|&(k, _, c)| k % 5 < 2 && c == EvictionCause::Expired));
+    assert!(
+        heard
+            .iter()
+            .all(|&(k, _, c)| k % 5 < 2 && c == EvictionCause::Expired)
+    );
     assert_eq!(cache.stats().expired, 20);
 }
 
@@ -152,7 +170,10 @@ fn an_expired_victim_is_counted_as_expired_not_as_evicted() {
     cache.insert(4, 4).unwrap();
     assert_eq!(
         *heard.lock().unwrap(),
-        [(1, 1, EvictionCause::Expired), (2, 2, EvictionCause::MaxEntries)]
+        [
+            (1, 1, EvictionCause::Expired),
+            (2, 2, EvictionCause::MaxEntries)
+        ]
     );
 }
 
@@ -192,7 +213,11 @@ fn the_concurrent_form_expires_too() {
     clock.advance(MINUTE);
     assert_eq!(cache.get(&5), None);
     assert_eq!(cache.peek(&6), None);
-    assert_eq!(cache.get_or_insert_with(7, || 70), 70, "an expired entry is loaded again");
+    assert_eq!(
+        cache.get_or_insert_with(7, || 70),
+        70,
+        "an expired entry is loaded again"
+    );
     assert_eq!(cache.purge_expired(), 98);
     assert_eq!(cache.len(), 2);
     assert_eq!(cache.get(&1000), Some(1));

@@ -10,7 +10,10 @@ use perfect21_lru::{ConcurrentLru, EvictionCause, LruCache};
 
 type Heard = Arc<Mutex<Vec<(u32, u32, EvictionCause)>>>;
 
-fn recorder() -> (Heard, impl Fn(u32, u32, EvictionCause) + Send + Sync + 'static) {
+fn recorder() -> (
+    Heard,
+    impl Fn(u32, u32, EvictionCause) + Send + Sync + 'static,
+) {
     let heard: Heard = Arc::default();
     let sink = Arc::clone(&heard);
     (heard, move |k, v, c| sink.lock().unwrap().push((k, v, c)))
@@ -53,7 +56,10 @@ fn each_cause_is_reported_once() {
     );
     let stats = cache.stats();
     assert_eq!(stats.evictions(), 6);
-    assert_eq!(stats.inserts, stats.removals + stats.evictions() + stats.len);
+    assert_eq!(
+        stats.inserts,
+        stats.removals + stats.evictions() + stats.len
+    );
 }
 
 #[test]
@@ -117,5 +123,9 @@ fn the_concurrent_listener_may_call_back_into_the_cache() {
     assert_eq!(cache.len(), 4);
     let mut keys: Vec<u32> = (0..200).filter(|k| cache.contains_key(k)).collect();
     keys.sort_unstable();
-    assert_eq!(keys, [101, 102, 103, 104], "each evicted key came back as k + 100");
+    assert_eq!(
+        keys,
+        [101, 102, 103, 104],
+        "each evicted key came back as k + 100"
+    );
 }

@@ -51,7 +51,11 @@ struct Observed {
 }
 
 fn check_counters(stats: &CacheStats, seen: &Observed, len: usize) {
-    assert_eq!(stats.hits + stats.misses, seen.lookups, "hits + misses == lookups");
+    assert_eq!(
+        stats.hits + stats.misses,
+        seen.lookups,
+        "hits + misses == lookups"
+    );
     assert_eq!(stats.inserts, seen.inserts);
     assert_eq!(stats.updates, seen.updates);
     assert_eq!(stats.removals, seen.removals);

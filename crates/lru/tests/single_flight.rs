@@ -46,7 +46,10 @@ fn concurrent_callers_run_the_loader_once_and_share_its_value() {
         .collect();
     let values: Vec<Arc<String>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    assert!(values.iter().all(|v| Arc::ptr_eq(v, &values[0])), "one shared value");
+    assert!(
+        values.iter().all(|v| Arc::ptr_eq(v, &values[0])),
+        "one shared value"
+    );
     let stats = cache.stats();
     assert_eq!((stats.loads, stats.load_failures), (1, 0));
     assert_eq!((stats.hits, stats.misses), (CALLERS as u64 - 1, 1));
@@ -77,14 +80,26 @@ fn a_panicking_loader_releases_the_waiters_who_retry() {
         })
         .collect();
     let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    assert_eq!(outcomes.iter().filter(|o| o.is_err()).count(), 1, "only the leader panicked");
-    assert!(outcomes.iter().flatten().all(|v| v.as_str() == "second load"));
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_err()).count(),
+        1,
+        "only the leader panicked"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .flatten()
+            .all(|v| v.as_str() == "second load")
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 2, "one failed run, one retry");
     let stats = cache.stats();
     assert_eq!((stats.loads, stats.load_failures), (2, 1));
     assert_eq!(stats.waiting, 0);
     // Nothing is poisoned: the key and the shard work as before.
-    assert_eq!(cache.get(&1).as_deref().map(String::as_str), Some("second load"));
+    assert_eq!(
+        cache.get(&1).as_deref().map(String::as_str),
+        Some("second load")
+    );
     cache.insert(2, Arc::new("two".into())).unwrap();
     assert_eq!(cache.len(), 2);
 }
@@ -115,7 +130,12 @@ fn a_failing_loader_returns_its_error_and_the_waiters_retry() {
         1,
         "only the failing loader's caller sees its error"
     );
-    assert!(outcomes.iter().flatten().all(|v| v.as_str() == "second load"));
+    assert!(
+        outcomes
+            .iter()
+            .flatten()
+            .all(|v| v.as_str() == "second load")
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     let stats = cache.stats();
     assert_eq!((stats.loads, stats.load_failures), (2, 1));
