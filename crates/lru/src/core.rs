@@ -406,7 +406,15 @@ impl<K: Hash + Eq, V> Core<K, V> {
     }
 
     /// Evicts least recently used entries until both bounds hold.
+    #[inline]
     fn evict_to_bounds<S: BuildHasher>(&mut self, hasher: &S) {
+        if self.list.len() <= self.limits.max_entries && self.weight <= self.limits.max_weight {
+            return;
+        }
+        self.evict_over_bounds(hasher);
+    }
+
+    fn evict_over_bounds<S: BuildHasher>(&mut self, hasher: &S) {
         loop {
             let cause = if self.list.len() > self.limits.max_entries {
                 EvictionCause::MaxEntries
