@@ -16,153 +16,34 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::num::NonZeroUsize;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use parking_lot::Mutex;
+use perfect21_benches::lru::contenders::{self, Alone, Shared, Single, apply_shared, apply_single};
 use perfect21_benches::lru::zipf::{self, CAPACITY, GET_PERCENT, KEYS, Op, S};
-use perfect21_lru::{ConcurrentLru, LruCache};
 
-/// A cache driven from one thread.
-trait Single {
-    fn get(&mut self, key: u64) -> bool;
-    fn insert(&mut self, key: u64);
+fn ours() -> perfect21_lru::LruCache<u64, u64> {
+    contenders::ours(CAPACITY)
 }
-
-/// A cache shared by threads.
-trait Shared: Sync {
-    fn get(&self, key: u64) -> bool;
-    fn insert(&self, key: u64);
-}
-
-/// A shared cache driven from one thread.
-struct Alone<T>(T);
-
-impl<T: Shared> Single for Alone<T> {
-    #[inline]
-    fn get(&mut self, key: u64) -> bool {
-        self.0.get(key)
-    }
-    #[inline]
-    fn insert(&mut self, key: u64) {
-        self.0.insert(key)
-    }
-}
-
-impl Single for LruCache<u64, u64> {
-    #[inline]
-    fn get(&mut self, key: u64) -> bool {
-        black_box(LruCache::get(self, &key)).is_some()
-    }
-    #[inline]
-    fn insert(&mut self, key: u64) {
-        let _ = black_box(LruCache::insert(self, key, key));
-    }
-}
-
-impl Single for lru::LruCache<u64, u64> {
-    #[inline]
-    fn get(&mut self, key: u64) -> bool {
-        black_box(lru::LruCache::get(self, &key)).is_some()
-    }
-    #[inline]
-    fn insert(&mut self, key: u64) {
-        black_box(self.put(key, key));
-    }
-}
-
-impl Single for schnellru::LruMap<u64, u64> {
-    #[inline]
-    fn get(&mut self, key: u64) -> bool {
-        black_box(schnellru::LruMap::get(self, &key)).is_some()
-    }
-    #[inline]
-    fn insert(&mut self, key: u64) {
-        black_box(schnellru::LruMap::insert(self, key, key));
-    }
-}
-
-impl Single for quick_cache::unsync::Cache<u64, u64> {
-    #[inline]
-    fn get(&mut self, key: u64) -> bool {
-        black_box(quick_cache::unsync::Cache::get(self, &key)).is_some()
-    }
-    #[inline]
-    fn insert(&mut self, key: u64) {
-        quick_cache::unsync::Cache::insert(self, key, key);
-    }
-}
-
-impl Shared for ConcurrentLru<u64, u64> {
-    #[inline]
-    fn get(&self, key: u64) -> bool {
-        black_box(ConcurrentLru::get(self, &key)).is_some()
-    }
-    #[inline]
-    fn insert(&self, key: u64) {
-        let _ = black_box(ConcurrentLru::insert(self, key, key));
-    }
-}
-
-impl<T: Single + Send> Shared for Mutex<T> {
-    #[inline]
-    fn get(&self, key: u64) -> bool {
-        self.lock().get(key)
-    }
-    #[inline]
-    fn insert(&self, key: u64) {
-        self.lock().insert(key)
-    }
-}
-
-impl Shared for quick_cache::sync::Cache<u64, u64> {
-    #[inline]
-    fn get(&self, key: u64) -> bool {
-        black_box(quick_cache::sync::Cache::get(self, &key)).is_some()
-    }
-    #[inline]
-    fn insert(&self, key: u64) {
-        quick_cache::sync::Cache::insert(self, key, key);
-    }
-}
-
-impl Shared for moka::sync::Cache<u64, u64> {
-    #[inline]
-    fn get(&self, key: u64) -> bool {
-        black_box(moka::sync::Cache::get(self, &key)).is_some()
-    }
-    #[inline]
-    fn insert(&self, key: u64) {
-        moka::sync::Cache::insert(self, key, key);
-    }
-}
-
-fn cap() -> NonZeroUsize {
-    NonZeroUsize::new(CAPACITY).expect("capacity is not zero")
-}
-
-fn ours() -> LruCache<u64, u64> {
-    LruCache::new(cap())
-}
-fn ours_concurrent() -> ConcurrentLru<u64, u64> {
-    ConcurrentLru::new(cap())
+fn ours_concurrent() -> perfect21_lru::ConcurrentLru<u64, u64> {
+    contenders::ours_concurrent(CAPACITY)
 }
 fn lru_crate() -> lru::LruCache<u64, u64> {
-    lru::LruCache::new(cap())
+    contenders::lru_crate(CAPACITY)
 }
 fn schnellru() -> schnellru::LruMap<u64, u64> {
-    schnellru::LruMap::new(schnellru::ByLength::new(CAPACITY as u32))
+    contenders::schnellru(CAPACITY)
 }
 fn quick_unsync() -> quick_cache::unsync::Cache<u64, u64> {
-    quick_cache::unsync::Cache::new(CAPACITY)
+    contenders::quick_unsync(CAPACITY)
 }
 fn quick_sync() -> quick_cache::sync::Cache<u64, u64> {
-    quick_cache::sync::Cache::new(CAPACITY)
+    contenders::quick_sync(CAPACITY)
 }
 fn moka() -> moka::sync::Cache<u64, u64> {
-    moka::sync::Cache::new(CAPACITY as u64)
+    contenders::moka(CAPACITY)
 }
 
 /// Runs `body(group, name, make, extra…)` for every single-threaded
@@ -236,26 +117,6 @@ fn streams() -> [Vec<Op>; 2] {
     ]
 }
 
-#[inline]
-fn apply_single<C: Single>(cache: &mut C, op: Op) {
-    match op {
-        Op::Get(k) => {
-            black_box(cache.get(k));
-        }
-        Op::Insert(k) => cache.insert(k),
-    }
-}
-
-#[inline]
-fn apply_shared<C: Shared>(cache: &C, op: Op) {
-    match op {
-        Op::Get(k) => {
-            black_box(cache.get(k));
-        }
-        Op::Insert(k) => cache.insert(k),
-    }
-}
-
 fn zipf_1_thread(c: &mut Criterion) {
     let [ops, _] = streams();
     let mut group = c.benchmark_group("lru/zipf_1_thread");
@@ -263,12 +124,14 @@ fn zipf_1_thread(c: &mut Criterion) {
     fn run<C: Single>(group: &mut Group<'_>, name: &str, make: impl Fn() -> C, ops: &[Op]) {
         let mut cache = make();
         // Warm: fill the cache with the stream's own mix.
-        ops.iter().for_each(|&op| apply_single(&mut cache, op));
+        ops.iter().for_each(|&op| {
+            apply_single(&mut cache, op);
+        });
         let mut i = 0;
         group.bench_function(name, |b| {
             b.iter(|| {
                 i = (i + 1) & (STREAM - 1);
-                apply_single(&mut cache, ops[i]);
+                black_box(apply_single(&mut cache, ops[i]));
             })
         });
     }
@@ -282,9 +145,11 @@ fn zipf_2_threads(c: &mut Criterion) {
     // One iteration is one operation on each of the two threads.
     group.throughput(Throughput::Elements(2));
     fn run<C: Shared>(group: &mut Group<'_>, name: &str, cache: C, streams: &[Vec<Op>; 2]) {
-        streams
-            .iter()
-            .for_each(|s| s.iter().for_each(|&op| apply_shared(&cache, op)));
+        streams.iter().for_each(|s| {
+            s.iter().for_each(|&op| {
+                apply_shared(&cache, op);
+            })
+        });
         let mut offset = 0usize;
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
@@ -300,7 +165,7 @@ fn zipf_2_threads(c: &mut Criterion) {
                                 start.wait();
                                 let began = Instant::now();
                                 for i in 0..iters as usize {
-                                    apply_shared(cache, ops[(from + i) & (STREAM - 1)]);
+                                    black_box(apply_shared(cache, ops[(from + i) & (STREAM - 1)]));
                                 }
                                 began.elapsed()
                             })

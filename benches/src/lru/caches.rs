@@ -2,10 +2,10 @@
 //! looks the key up and, on a miss, inserts it — a demand-paged cache, as
 //! in the ARC paper's simulations.
 
-use std::num::NonZeroUsize;
 use std::str::FromStr;
+use std::sync::Barrier;
 
-use perfect21_lru::{ConcurrentLru, LruCache};
+use super::contenders::{self, Alone, Shared, Single, demand_shared, demand_single};
 
 /// A cache to replay a trace through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,92 +63,61 @@ pub const LOCKSTEP: usize = 64;
 
 /// Replays `accesses` through a fresh cache of `kind` holding `capacity`
 /// entries; for `Concurrent`, split round-robin over `threads` threads
-/// running at once, in lockstep rounds of [`LOCKSTEP`] accesses each. Returns the hits.
+/// running at once, in lockstep rounds of [`LOCKSTEP`] accesses each.
+/// Returns the hits.
 pub fn replay(kind: Kind, capacity: usize, threads: usize, accesses: &[u64]) -> u64 {
-    let cap = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
     match kind {
-        Kind::Lru => {
-            let mut cache = LruCache::new(cap);
-            count(accesses.iter(), |k| {
-                cache.get(&k).is_some() || {
-                    let _ = cache.insert(k, ());
-                    false
-                }
-            })
-        }
-        Kind::Concurrent => {
-            let cache = ConcurrentLru::new(cap);
-            let threads = threads.max(1);
-            // Rounds of LOCKSTEP accesses per thread with a barrier between
-            // rounds keep the threads within 2 × LOCKSTEP × threads accesses
-            // of the trace's order. Free-running threads drift thousands of
-            // accesses apart, which turns one trace into several unrelated
-            // ones and would cost any cache points of hit ratio.
-            let barrier = std::sync::Barrier::new(threads);
-            let rounds = accesses.len().div_ceil(LOCKSTEP * threads);
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..threads)
-                    .map(|t| {
-                        let (cache, barrier) = (&cache, &barrier);
-                        scope.spawn(move || {
-                            let mut hits = 0;
-                            for round in 0..rounds {
-                                let start = round * LOCKSTEP * threads;
-                                let end = (start + LOCKSTEP * threads).min(accesses.len());
-                                let chunk = accesses.get(start..end).unwrap_or(&[]);
-                                hits += count(chunk.iter().skip(t).step_by(threads), |k| {
-                                    cache.get(&k).is_some() || {
-                                        let _ = cache.insert(k, ());
-                                        false
-                                    }
-                                });
-                                barrier.wait();
-                            }
-                            hits
-                        })
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|w| {
-                        w.join()
-                            .unwrap_or_else(|_| panic!("replay thread panicked"))
-                    })
-                    .sum()
-            })
-        }
-        Kind::Moka => {
-            let cache = moka::sync::Cache::new(capacity as u64);
-            count(accesses.iter(), |k| {
-                cache.get(&k).is_some() || {
-                    cache.insert(k, ());
-                    false
-                }
-            })
-        }
-        Kind::QuickCache => {
-            let cache = quick_cache::sync::Cache::new(capacity);
-            count(accesses.iter(), |k| {
-                cache.get(&k).is_some() || {
-                    cache.insert(k, ());
-                    false
-                }
-            })
-        }
-        Kind::LruCrate => {
-            let mut cache = lru::LruCache::new(cap);
-            count(accesses.iter(), |k| {
-                cache.get(&k).is_some() || {
-                    cache.put(k, ());
-                    false
-                }
-            })
-        }
+        Kind::Lru => alone(&mut contenders::ours(capacity), accesses),
+        Kind::Concurrent => together(&contenders::ours_concurrent(capacity), threads, accesses),
+        Kind::Moka => alone(&mut Alone(contenders::moka(capacity)), accesses),
+        Kind::QuickCache => alone(&mut Alone(contenders::quick_sync(capacity)), accesses),
+        Kind::LruCrate => alone(&mut contenders::lru_crate(capacity), accesses),
     }
 }
 
-fn count<'a>(accesses: impl Iterator<Item = &'a u64>, mut hit: impl FnMut(u64) -> bool) -> u64 {
-    accesses.map(|&k| u64::from(hit(k))).sum()
+fn alone<C: Single>(cache: &mut C, accesses: &[u64]) -> u64 {
+    accesses
+        .iter()
+        .map(|&k| u64::from(demand_single(cache, k)))
+        .sum()
+}
+
+/// Rounds of LOCKSTEP accesses per thread with a barrier between rounds
+/// keep the threads within 2 × LOCKSTEP × threads accesses of the trace's
+/// order. Free-running threads drift thousands of accesses apart, which
+/// turns one trace into several unrelated ones and would cost any cache
+/// points of hit ratio.
+fn together<C: Shared>(cache: &C, threads: usize, accesses: &[u64]) -> u64 {
+    let threads = threads.max(1);
+    let barrier = Barrier::new(threads);
+    let round = LOCKSTEP * threads;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let mut hits = 0;
+                    for chunk in accesses.chunks(round) {
+                        hits += chunk
+                            .iter()
+                            .skip(t)
+                            .step_by(threads)
+                            .map(|&k| u64::from(demand_shared(cache, k)))
+                            .sum::<u64>();
+                        barrier.wait();
+                    }
+                    hits
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| panic!("replay thread panicked"))
+            })
+            .sum()
+    })
 }
 
 #[cfg(test)]

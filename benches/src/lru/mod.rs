@@ -3,5 +3,6 @@
 //! key streams the criterion bench and the hit-ratio program both use.
 
 pub mod caches;
+pub mod contenders;
 pub mod trace;
 pub mod zipf;

@@ -453,17 +453,14 @@ where
                 format!("{shards}..=4294967294 with {shards} shards"),
             ));
         }
-        let mut limits = self.limits.lock();
-        limits.max_entries = max_entries;
-        for (index, shard) in self.shards.iter().enumerate() {
-            let mut shard = shard.lock.write();
-            shard
-                .core
-                .set_max_entries(share(max_entries, shards, index), &self.hasher);
-            let evicted = std::mem::take(&mut shard.core.evicted);
-            drop(shard);
-            self.notify(evicted);
-        }
+        let evicted = {
+            let mut limits = self.limits.lock();
+            limits.max_entries = max_entries;
+            self.resplit(|core, index| {
+                core.set_max_entries(share(max_entries, shards, index), &self.hasher);
+            })
+        };
+        self.notify(evicted);
         Ok(())
     }
 
@@ -482,18 +479,28 @@ where
                 format!("{shards}..=18446744073709551615 with {shards} shards"),
             ));
         }
-        let mut limits = self.limits.lock();
-        limits.max_weight = max_weight;
-        for (index, shard) in self.shards.iter().enumerate() {
-            let mut shard = shard.lock.write();
-            shard
-                .core
-                .set_max_weight(share(max_weight, shards, index), &self.hasher);
-            let evicted = std::mem::take(&mut shard.core.evicted);
-            drop(shard);
-            self.notify(evicted);
-        }
+        let evicted = {
+            let mut limits = self.limits.lock();
+            limits.max_weight = max_weight;
+            self.resplit(|core, index| {
+                core.set_max_weight(share(max_weight, shards, index), &self.hasher);
+            })
+        };
+        self.notify(evicted);
         Ok(())
+    }
+
+    /// Applies a new split of the bounds to every shard in turn (the caller
+    /// holds the `limits` lock, so splits do not interleave); returns what
+    /// was evicted, for the listener once that lock is released.
+    fn resplit(&self, set: impl Fn(&mut Core<K, V>, usize)) -> Vec<Evicted<K, V>> {
+        let mut evicted = Vec::new();
+        for (index, slot) in self.shards.iter().enumerate() {
+            let mut shard = slot.lock.write();
+            set(&mut shard.core, index);
+            evicted.append(&mut shard.core.evicted);
+        }
+        evicted
     }
 
     /// The value under `key`; on a miss, `load()`'s value, inserted and

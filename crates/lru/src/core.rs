@@ -185,12 +185,24 @@ impl<K: Hash + Eq, V> Core<K, V> {
         Q: Eq + ?Sized,
         S: BuildHasher,
     {
+        let i = self.find_live(hash, key, hasher)?;
+        self.list.move_to_front(i);
+        Some(i)
+    }
+
+    /// Finds an entry; reclaims it instead when it is expired.
+    #[inline]
+    fn find_live<Q, S>(&mut self, hash: u64, key: &Q, hasher: &S) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+        S: BuildHasher,
+    {
         let i = self.find(hash, key)?;
         if self.expired(i) {
             self.evict(i, hash, EvictionCause::Expired, hasher);
             return None;
         }
-        self.list.move_to_front(i);
         Some(i)
     }
 
@@ -317,11 +329,7 @@ impl<K: Hash + Eq, V> Core<K, V> {
         Q: Eq + ?Sized,
         S: BuildHasher,
     {
-        let i = self.find(hash, key)?;
-        if self.expired(i) {
-            self.evict(i, hash, EvictionCause::Expired, hasher);
-            return None;
-        }
+        let i = self.find_live(hash, key, hasher)?;
         let node = self.remove_at(i, hash, hasher);
         self.stats.removals += 1;
         Some((node.key, node.value))

@@ -25,27 +25,46 @@ fn cache() -> Arc<ConcurrentLru<u32, Arc<String>>> {
     Arc::new(ConcurrentLru::builder().max_entries(100).build().unwrap())
 }
 
-#[test]
-fn concurrent_callers_run_the_loader_once_and_share_its_value() {
-    let cache = cache();
+/// Runs `call(cache, runs, caller)` on CALLERS threads released at once;
+/// their results, and how often the loaders ran (each loader counts itself
+/// in `runs`).
+fn race<T: Send + 'static>(
+    cache: &Arc<ConcurrentLru<u32, Arc<String>>>,
+    call: impl Fn(&ConcurrentLru<u32, Arc<String>>, &AtomicUsize, usize) -> T + Send + Sync + 'static,
+) -> (Vec<T>, usize) {
     let runs = Arc::new(AtomicUsize::new(0));
     let start = Arc::new(Barrier::new(CALLERS));
+    let call = Arc::new(call);
     let threads: Vec<_> = (0..CALLERS)
         .map(|t| {
-            let (cache, runs, start) = (Arc::clone(&cache), Arc::clone(&runs), Arc::clone(&start));
+            let (cache, runs, start, call) = (
+                Arc::clone(cache),
+                Arc::clone(&runs),
+                Arc::clone(&start),
+                Arc::clone(&call),
+            );
             std::thread::spawn(move || {
                 start.wait();
-                cache.get_or_insert_with(1, || {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    // Hold the load open until every other caller waits on it.
-                    until_waiting(&cache, CALLERS as u64 - 1);
-                    Arc::new(format!("loaded by {t}"))
-                })
+                call(&cache, &runs, t)
             })
         })
         .collect();
-    let values: Vec<Arc<String>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let results = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    (results, runs.load(Ordering::SeqCst))
+}
+
+#[test]
+fn concurrent_callers_run_the_loader_once_and_share_its_value() {
+    let cache = cache();
+    let (values, runs) = race(&cache, |cache, runs, t| {
+        cache.get_or_insert_with(1, || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            // Hold the load open until every other caller waits on it.
+            until_waiting(cache, CALLERS as u64 - 1);
+            Arc::new(format!("loaded by {t}"))
+        })
+    });
+    assert_eq!(runs, 1);
     assert!(
         values.iter().all(|v| Arc::ptr_eq(v, &values[0])),
         "one shared value"
@@ -60,26 +79,17 @@ fn concurrent_callers_run_the_loader_once_and_share_its_value() {
 #[test]
 fn a_panicking_loader_releases_the_waiters_who_retry() {
     let cache = cache();
-    let runs = Arc::new(AtomicUsize::new(0));
-    let start = Arc::new(Barrier::new(CALLERS));
-    let threads: Vec<_> = (0..CALLERS)
-        .map(|_| {
-            let (cache, runs, start) = (Arc::clone(&cache), Arc::clone(&runs), Arc::clone(&start));
-            std::thread::spawn(move || {
-                start.wait();
-                catch_unwind(AssertUnwindSafe(|| {
-                    cache.get_or_insert_with(1, || {
-                        if runs.fetch_add(1, Ordering::SeqCst) == 0 {
-                            until_waiting(&cache, CALLERS as u64 - 1);
-                            panic!("the first loader fails");
-                        }
-                        Arc::new("second load".to_string())
-                    })
-                }))
+    let (outcomes, runs) = race(&cache, |cache, runs, _| {
+        catch_unwind(AssertUnwindSafe(|| {
+            cache.get_or_insert_with(1, || {
+                if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                    until_waiting(cache, CALLERS as u64 - 1);
+                    panic!("the first loader fails");
+                }
+                Arc::new("second load".to_string())
             })
-        })
-        .collect();
-    let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        }))
+    });
     assert_eq!(
         outcomes.iter().filter(|o| o.is_err()).count(),
         1,
@@ -91,7 +101,7 @@ fn a_panicking_loader_releases_the_waiters_who_retry() {
             .flatten()
             .all(|v| v.as_str() == "second load")
     );
-    assert_eq!(runs.load(Ordering::SeqCst), 2, "one failed run, one retry");
+    assert_eq!(runs, 2, "one failed run, one retry");
     let stats = cache.stats();
     assert_eq!((stats.loads, stats.load_failures), (2, 1));
     assert_eq!(stats.waiting, 0);
@@ -107,24 +117,15 @@ fn a_panicking_loader_releases_the_waiters_who_retry() {
 #[test]
 fn a_failing_loader_returns_its_error_and_the_waiters_retry() {
     let cache = cache();
-    let runs = Arc::new(AtomicUsize::new(0));
-    let start = Arc::new(Barrier::new(CALLERS));
-    let threads: Vec<_> = (0..CALLERS)
-        .map(|_| {
-            let (cache, runs, start) = (Arc::clone(&cache), Arc::clone(&runs), Arc::clone(&start));
-            std::thread::spawn(move || {
-                start.wait();
-                cache.try_get_or_insert_with(1, || {
-                    if runs.fetch_add(1, Ordering::SeqCst) == 0 {
-                        until_waiting(&cache, CALLERS as u64 - 1);
-                        return Err("backend down");
-                    }
-                    Ok(Arc::new("second load".to_string()))
-                })
-            })
+    let (outcomes, runs) = race(&cache, |cache, runs, _| {
+        cache.try_get_or_insert_with(1, || {
+            if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                until_waiting(cache, CALLERS as u64 - 1);
+                return Err("backend down");
+            }
+            Ok(Arc::new("second load".to_string()))
         })
-        .collect();
-    let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    });
     assert_eq!(
         outcomes.iter().filter(|o| o.is_err()).count(),
         1,
@@ -136,7 +137,7 @@ fn a_failing_loader_returns_its_error_and_the_waiters_retry() {
             .flatten()
             .all(|v| v.as_str() == "second load")
     );
-    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    assert_eq!(runs, 2);
     let stats = cache.stats();
     assert_eq!((stats.loads, stats.load_failures), (2, 1));
     assert_eq!(stats.hits + stats.misses, CALLERS as u64);
