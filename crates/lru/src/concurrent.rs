@@ -27,8 +27,8 @@ struct Shard<K, V> {
 }
 
 /// A shard behind its lock, with the hit and miss counters of read-locked
-/// lookups beside the lock (on the cache line such a lookup has just
-/// written anyway); aligned so that no two shards share a line.
+/// lookups (atomics: readers share the lock); aligned so that no two
+/// shards share a cache line.
 #[repr(align(128))]
 struct Slot<K, V> {
     lock: RwLock<Shard<K, V>>,
@@ -40,13 +40,15 @@ struct Slot<K, V> {
 ///
 /// Keys are spread over shards by hash. Each shard is an LRU (the same
 /// engine as [`LruCache`](crate::LruCache)) under a `parking_lot` `RwLock`.
-/// Writes, misses that reclaim, and hits on entries that need moving take
-/// the write lock. A hit on an entry that is already among the most
-/// recently used eighth of its shard is served under the read lock and
-/// left where it is (lazy promotion): hot keys are read in parallel without
-/// writing shared memory. So the order is approximate within a shard as
-/// well as across shards; on the ARC paper's OLTP trace, replayed by two
-/// threads, the hit ratio stays within 0.1 point of exact LRU.
+/// Inserts, removals and reclaiming expired entries take the write lock;
+/// lookups take the read lock. A hit on an entry already among the most
+/// recently used eighth of its shard leaves it where it is; a hit on an
+/// older entry moves it to the head if the shard's write lock is free at
+/// that moment, and skips the move when another thread holds it (lossy
+/// promotion: readers never wait for writers). So the order is approximate
+/// within a shard as well as across shards; on the ARC paper's OLTP trace
+/// replayed by two threads the hit ratio stays within 0.1 point of exact
+/// LRU. Hit and miss counts stay exact.
 ///
 /// **Bounds.** `max_entries` and `max_weight` are split across the shards —
 /// each gets `bound / shards`, the first `bound % shards` one more — and
@@ -307,9 +309,13 @@ where
         let hash = self.hasher.hash_one(key);
         let slot = self.slot(hash);
         {
-            // Most hits need no write: an entry already among the most
-            // recent eighth of its shard is served under the read lock and
-            // left where it is (see `Core::probe`).
+            // Hits are served under the read lock. An entry already among
+            // the most recent eighth of its shard is left where it is
+            // (moving it would barely change the order); an older one is
+            // moved to the head if the write lock is free right now, and
+            // left where it is when another thread holds it (a lossy
+            // promotion, as in Caffeine's read buffers: readers never wait
+            // for writers' work). See `Core::probe`.
             let shard = slot.lock.read();
             match shard.core.probe(hash, key) {
                 Probe::Recent(i) => {
@@ -318,12 +324,24 @@ where
                     slot.hits.fetch_add(1, Ordering::Relaxed);
                     return Some(value);
                 }
+                Probe::Stale(i) => {
+                    let value = shard.core.value(i).clone();
+                    drop(shard);
+                    slot.hits.fetch_add(1, Ordering::Relaxed);
+                    if let Some(mut shard) = slot.lock.try_write() {
+                        // Still there (or back): promote; reclaim if it
+                        // expired meanwhile.
+                        let _ = shard.core.lookup(hash, key, &self.hasher);
+                        self.release(shard);
+                    }
+                    return Some(value);
+                }
                 Probe::Missing => {
                     drop(shard);
                     slot.misses.fetch_add(1, Ordering::Relaxed);
                     return None;
                 }
-                Probe::Stale => {}
+                Probe::Expired => {}
             }
         }
         let mut shard = slot.lock.write();

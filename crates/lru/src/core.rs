@@ -32,8 +32,10 @@ pub(crate) const LAZY_FRACTION: usize = 8;
 pub(crate) enum Probe {
     /// Live and recent: serve it as it is.
     Recent(u32),
-    /// Present, but promoting or reclaiming it needs the write lock.
-    Stale,
+    /// Live, but due for a move to the head (which needs the write lock).
+    Stale(u32),
+    /// Expired: reclaiming it needs the write lock.
+    Expired,
     /// Not there.
     Missing,
 }
@@ -206,11 +208,10 @@ impl<K: Hash + Eq, V> Core<K, V> {
         Some(i)
     }
 
-    /// What a reader holding only a read lock can do with `key`: serve a
-    /// live entry that is already among the `len / LAZY_FRACTION` most
-    /// recently used without moving it (moving it would barely change the
-    /// order), or not — it needs the write lock to be promoted or reclaimed
-    /// — or report it missing.
+    /// What a reader holding only a read lock finds under `key`: a live
+    /// entry already among the `len / LAZY_FRACTION` most recently used (to
+    /// serve without moving it: moving it would barely change the order),
+    /// a live entry due for promotion, an expired one, or nothing.
     #[inline]
     pub(crate) fn probe<Q>(&self, hash: u64, key: &Q) -> Probe
     where
@@ -220,11 +221,14 @@ impl<K: Hash + Eq, V> Core<K, V> {
         let Some(i) = self.find(hash, key) else {
             return Probe::Missing;
         };
+        if self.expired(i) {
+            return Probe::Expired;
+        }
         let window = (self.list.len() / LAZY_FRACTION) as u32;
-        if self.list.is_recent(i, window) && !self.expired(i) {
+        if self.list.is_recent(i, window) {
             Probe::Recent(i)
         } else {
-            Probe::Stale
+            Probe::Stale(i)
         }
     }
 

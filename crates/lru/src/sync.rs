@@ -45,6 +45,11 @@ mod imp {
         pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
             self.0.write()
         }
+
+        #[inline]
+        pub(crate) fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+            self.0.try_write()
+        }
     }
 
     /// A condition variable paired with [`Mutex`].
@@ -112,6 +117,14 @@ mod imp {
             self.0
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+
+        pub(crate) fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+            match self.0.try_write() {
+                Ok(guard) => Some(guard),
+                Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            }
         }
     }
 
