@@ -143,13 +143,14 @@ fn main() -> ExitCode {
             caches::replay(Kind::Lru, args.capacity, 1, &accesses),
             accesses.len(),
         );
-        let deviation = ratio - exact;
+        // `+ 0.0` turns a rounded -0.00 into 0.00.
+        let deviation = ((ratio - exact) * 100.0).round() / 100.0 + 0.0;
         println!("exact LRU at this capacity: {exact:.2} %; deviation {deviation:+.2} points");
         records.push(Record::new(
             "lru",
             case,
             "deviation from exact LRU",
-            (deviation * 100.0).round() / 100.0,
+            deviation,
             "points",
         ));
     }

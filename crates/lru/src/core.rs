@@ -150,8 +150,10 @@ impl<K, V> Core<K, V> {
     /// has a deadline).
     #[inline]
     fn expired(&self, i: u32) -> bool {
-        let node = self.list.node(i);
-        node.deadline != NEVER && node.is_expired(self.timer.now())
+        self.uses_ttl && {
+            let node = self.list.node(i);
+            node.deadline != NEVER && node.is_expired(self.timer.now())
+        }
     }
 
     #[inline]

@@ -158,10 +158,29 @@ impl<K, V> List<K, V> {
     /// Makes `i` the most recently used node.
     #[inline]
     pub(crate) fn move_to_front(&mut self, i: u32) {
-        if self.head != i {
-            self.unlink(i);
-            self.link_front(i);
+        let old_head = self.head;
+        if old_head == i {
+            return;
         }
+        // `i` is linked and not the head: it has a predecessor, and the
+        // head exists.
+        let (prev, next) = {
+            let node = &self.nodes[i as usize];
+            (node.prev, node.next)
+        };
+        self.nodes[prev as usize].next = next;
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.nodes[next as usize].prev = prev;
+        }
+        self.nodes[old_head as usize].prev = i;
+        self.clock = self.clock.wrapping_add(1);
+        let node = &mut self.nodes[i as usize];
+        node.prev = NIL;
+        node.next = old_head;
+        node.stamp = self.clock;
+        self.head = i;
     }
 
     /// Replaces the contents of slot `i` with `node` and moves it to the
