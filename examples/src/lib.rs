@@ -1,3 +1,4 @@
 //! Shared parts of the Perfect21 example programs.
 
+pub mod loadgen;
 pub mod smoke;
