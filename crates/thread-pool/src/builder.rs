@@ -177,14 +177,14 @@ impl ThreadPoolBuilder {
             let seen = shared.workers.load();
             if shared
                 .workers
-                .try_add_thread(seen, shared.config.max_threads)
+                .try_add_thread(seen, shared.config.max_threads, true)
                 .is_err()
             {
                 // Only this thread changes the word yet: cannot happen.
                 continue;
             }
             // On failure the pool is dropped: its threads are joined.
-            shared.start_thread(seen.threads() + 1, "initial thread")?;
+            shared.start_thread(seen.threads() + 1, "initial thread", true)?;
         }
         Ok(pool)
     }

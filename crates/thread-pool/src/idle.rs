@@ -63,13 +63,14 @@ impl IdleStack {
         std::mem::take(&mut *stack)
     }
 
-    /// A parked worker leaves on its own (work appeared before it slept).
+    /// A parked worker leaves on its own (work appeared before it slept),
+    /// going back to spinning with a token.
     pub(crate) fn withdraw(&self, me: &Arc<Parker>, workers: &Workers) -> Leave {
         let mut stack = sync::lock(&self.stack);
         match position(&stack, me) {
             Some(at) => {
                 stack.remove(at);
-                workers.unparked();
+                workers.parked_to_spinning();
                 Leave::Left
             }
             None => Leave::Claimed,

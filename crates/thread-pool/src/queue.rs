@@ -132,12 +132,21 @@ impl TaskQueue {
 
     /// Takes the oldest task; `None` when no task is admitted.
     pub(crate) fn pop(&self) -> Option<Task> {
+        self.pop_then(|| ())
+    }
+
+    /// [`pop`](Self::pop), running `taken` once the outcome is known and
+    /// before the count drops (a worker in transit leaves transit there, so
+    /// a task it took is counted by one of the two at every instant).
+    pub(crate) fn pop_then(&self, taken: impl FnOnce()) -> Option<Task> {
         let mut spins = 0u32;
         loop {
             if self.word.load(SeqCst) & COUNT == 0 {
+                taken();
                 return None;
             }
             if let Some(task) = self.try_pop() {
+                taken();
                 self.word.fetch_sub(1, SeqCst);
                 self.wake_blocked_submitter();
                 return Some(task);
@@ -177,6 +186,11 @@ impl TaskQueue {
     /// Tasks admitted and not yet started.
     pub(crate) fn len(&self) -> usize {
         (self.word.load(SeqCst) & COUNT) as usize
+    }
+
+    /// Submitters waiting for a place.
+    pub(crate) fn blocked(&self) -> usize {
+        self.blocked.load(SeqCst)
     }
 
     pub(crate) fn is_closed(&self) -> bool {

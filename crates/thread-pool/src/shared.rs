@@ -10,9 +10,10 @@
 //!    within microseconds, no system call;
 //! 2. else the most recently parked worker is taken off the idle stack and
 //!    unparked;
-//! 3. else, below `max_threads` and if the scaling policy agrees (always,
-//!    when no thread exists), a thread is started for it — at once, not at
-//!    the next resize;
+//! 3. else, unless spinners already on their way to the queue outnumber the
+//!    queued tasks, below `max_threads` and if the scaling policy agrees
+//!    (always, when no thread exists), a thread is started for it — at once,
+//!    not at the next resize;
 //! 4. else every thread is busy: the task waits for the first to finish.
 //!
 //! A worker never sleeps on a task it could run: it announces itself idle
@@ -173,11 +174,24 @@ impl Shared {
                 if seen.is_closed() || seen.threads() >= max {
                     return;
                 }
+                // Spinners in transit take one task each: as many of them as
+                // tasks queued, and this task needs no thread of its own (an
+                // empty queue: it was taken already). The queue is read
+                // first: a worker leaves transit before the count drops.
+                let queued = self.queue.len();
+                let now = self.workers.load();
+                if now != seen {
+                    seen = now;
+                    continue;
+                }
+                if queued <= seen.transit() {
+                    return;
+                }
                 let none = seen.threads() == 0;
                 if !none && !self.ask_policy(|policy, load| policy.grow(load), seen) {
                     return;
                 }
-                if self.workers.try_add_thread(seen, max).is_ok() {
+                if self.workers.try_add_thread(seen, max, false).is_ok() {
                     let reason = if none {
                         "a task arrived and no thread was running"
                     } else {
@@ -185,7 +199,7 @@ impl Shared {
                     };
                     // A refusal is logged; the task stays queued for the
                     // next thread (or the shutdown) to run.
-                    let _ = self.start_thread(seen.threads() + 1, reason);
+                    let _ = self.start_thread(seen.threads() + 1, reason, false);
                     return;
                 }
             }
@@ -223,11 +237,12 @@ impl Shared {
     }
 
     /// Starts a thread already counted in the state word (`threads` is the
-    /// count including it).
+    /// count including it; `idle`: counted with a spinning token).
     pub(crate) fn start_thread(
         self: &Arc<Self>,
         threads: usize,
         reason: &'static str,
+        idle: bool,
     ) -> Result<(), Error> {
         let name = format!(
             "{}-{}",
@@ -237,7 +252,7 @@ impl Shared {
         let shared = Arc::clone(self);
         let parker = Arc::new(Parker::new());
         match self.threads.start(name, self.config.stack_size, move || {
-            worker::run(shared, parker)
+            worker::run(shared, parker, idle)
         }) {
             Ok(()) => {
                 self.counters.add(Event::ThreadStarted, 1);
@@ -246,7 +261,12 @@ impl Shared {
                 Ok(())
             }
             Err(error) => {
-                self.threads.update(|| self.workers.thread_exited());
+                self.threads.update(|| {
+                    if idle {
+                        self.workers.withdraw_token();
+                    }
+                    self.workers.thread_exited();
+                });
                 self.notify_quiet();
                 tracing::error!(
                     target: "perfect21_thread_pool",
@@ -402,6 +422,7 @@ impl Shared {
             idle: seen.idle(),
             active: seen.threads() - seen.idle(),
             queued: self.queue.len(),
+            blocked_submitters: self.queue.blocked(),
             ..Stats::default()
         };
         self.counters.fill(&mut stats);

@@ -43,6 +43,9 @@ pub struct Stats {
     pub active: usize,
     /// Tasks accepted and not yet started.
     pub queued: usize,
+    /// Submitters blocked now on a full queue
+    /// ([`RejectionPolicy::Block`](crate::RejectionPolicy::Block)).
+    pub blocked_submitters: usize,
     /// Tasks accepted: queued, or run on the caller's thread by
     /// [`RejectionPolicy::CallerRuns`](crate::RejectionPolicy::CallerRuns).
     pub submitted: u64,

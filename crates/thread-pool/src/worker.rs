@@ -4,6 +4,7 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::idle::Leave;
 use crate::panic;
@@ -27,6 +28,9 @@ const SPIN_ROUNDS: u32 = 1;
 #[cfg(perfect21_loom)]
 const YIELD_ROUNDS: u32 = 0;
 
+/// The shortest wait before a thread the scaling policy kept asks again.
+const RECHECK: Duration = Duration::from_millis(100);
+
 #[cfg(not(perfect21_loom))]
 thread_local! {
     /// The pool this thread works for (`Shared::id`), 0 on other threads.
@@ -44,28 +48,48 @@ pub(crate) fn current_pool() -> usize {
 
 /// What a parked worker does next.
 enum Next {
+    /// Claimed (or shut down): look for work.
     Work,
+    /// Withdrew before sleeping: a spinner again, holding a token.
+    Spin,
     Retire,
 }
 
-pub(crate) fn run(shared: Arc<Shared>, me: Arc<Parker>) {
+/// A worker's life. `spinning`: it was started idle, already counted with
+/// a spinning token, so it starts by looking for work as a spinner does.
+pub(crate) fn run(shared: Arc<Shared>, me: Arc<Parker>, mut spinning: bool) {
     CURRENT_POOL.with(|pool| pool.set(shared.id()));
     let counters = shared.counters.register();
     if let Some(hook) = &shared.config.on_thread_start {
         panic::run_hook("on_thread_start", hook);
     }
     let retired = loop {
-        while let Some(task) = shared.queue.pop() {
-            counters.finished(shared.run_task(task));
+        if !std::mem::take(&mut spinning) {
+            while let Some(task) = shared.queue.pop() {
+                counters.finished(shared.run_task(task));
+            }
+            if shared.queue.is_drained() {
+                break false;
+            }
+            shared.workers.start_spinning();
         }
-        if shared.queue.is_drained() {
-            break false;
-        }
-        if spin(&shared) {
+        if let Some(transit) = spin(&shared) {
+            let first = if transit {
+                let first = shared.queue.pop_then(|| shared.workers.transit_done());
+                // Out of transit, now look again (the drain loop does).
+                sync::announce_then_look();
+                first
+            } else {
+                shared.queue.pop()
+            };
+            if let Some(task) = first {
+                counters.finished(shared.run_task(task));
+            }
             continue;
         }
         match park(&shared, &me) {
-            Next::Work => continue,
+            Next::Work => {}
+            Next::Spin => spinning = true,
             Next::Retire => break true,
         }
     };
@@ -84,16 +108,15 @@ pub(crate) fn run(shared: Arc<Shared>, me: Arc<Parker>) {
     CURRENT_POOL.with(|pool| pool.set(0));
 }
 
-/// Polls the queue for a while, holding a spinning token. `true`: work (or
-/// shutdown) appeared; `false`: still nothing, time to park (the token is
-/// still counted, and parking turns it into a parked count).
-fn spin(shared: &Shared) -> bool {
-    shared.workers.start_spinning();
-    shared.notify_quiet(); // (which orders the announcement before the look)
+/// Polls the queue for a while, holding a spinning token. `Some`: work (or
+/// shutdown) appeared, and whether the worker is now counted in transit;
+/// `None`: still nothing, time to park (the token is still counted, and
+/// parking turns it into a parked count).
+fn spin(shared: &Shared) -> Option<bool> {
+    shared.notify_quiet(); // (which orders the token before the look)
     for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
         if shared.queue.has_work_or_closed() {
-            shared.workers.stop_spinning();
-            return true;
+            return Some(shared.workers.spinner_found_work());
         }
         if round < SPIN_ROUNDS {
             for _ in 0..1u32 << round {
@@ -103,7 +126,7 @@ fn spin(shared: &Shared) -> bool {
             thread::yield_now();
         }
     }
-    false
+    None
 }
 
 fn park(shared: &Shared, me: &Arc<Parker>) -> Next {
@@ -113,12 +136,15 @@ fn park(shared: &Shared, me: &Arc<Parker>) -> Next {
     // Announced, now look: a task queued before the announcement is seen
     // here; one queued after it finds this worker in the stack.
     if shared.queue.has_work_or_closed() {
-        if shared.idle.withdraw(me, &shared.workers) == Leave::Claimed {
-            // The claimer's unpark is on its way: take it, so no stale
-            // token cuts a later sleep short.
-            me.park(None);
-        }
-        return Next::Work;
+        return match shared.idle.withdraw(me, &shared.workers) {
+            Leave::Claimed => {
+                // The claimer's unpark is on its way: take it, so no stale
+                // token cuts a later sleep short.
+                me.park(None);
+                Next::Work
+            }
+            _ => Next::Spin,
+        };
     }
     loop {
         // At or below `min_threads` a thread would not retire anyway: it
@@ -129,6 +155,11 @@ fn park(shared: &Shared, me: &Arc<Parker>) -> Next {
             return Next::Work;
         }
         if !shared.ask_policy(|policy, load| policy.retire(load), shared.workers.load()) {
+            // Kept: ask again after another keep_alive — but not in a busy
+            // loop when keep_alive is zero.
+            if me.park(Some(config.keep_alive.max(RECHECK))) {
+                return Next::Work;
+            }
             continue;
         }
         match shared.idle.retire(me, &shared.workers, config.min_threads) {
