@@ -76,6 +76,19 @@ impl TaskQueue {
 
     /// Reserves a place for one task.
     pub(crate) fn admit(&self) -> Admit {
+        if self.capacity == UNBOUNDED as u64 {
+            // One read-modify-write, no retry loop; undone if closed.
+            let word = self.word.fetch_add(1, SeqCst);
+            if word & CLOSED == 0 && word & COUNT < self.capacity {
+                return Admit::Admitted;
+            }
+            self.word.fetch_sub(1, SeqCst);
+            return if word & CLOSED != 0 {
+                Admit::Closed
+            } else {
+                Admit::Full
+            };
+        }
         let mut word = self.word.load(SeqCst);
         loop {
             if word & CLOSED != 0 {
@@ -141,15 +154,17 @@ impl TaskQueue {
     pub(crate) fn pop_then(&self, taken: impl FnOnce()) -> Option<Task> {
         let mut spins = 0u32;
         loop {
-            if self.word.load(SeqCst) & COUNT == 0 {
-                taken();
-                return None;
-            }
+            // The queue first: under load the word is touched once per task,
+            // by the decrement.
             if let Some(task) = self.try_pop() {
                 taken();
                 self.word.fetch_sub(1, SeqCst);
                 self.wake_blocked_submitter();
                 return Some(task);
+            }
+            if self.word.load(SeqCst) & COUNT == 0 {
+                taken();
+                return None;
             }
             // A task is admitted but not pushed yet, or another worker has
             // popped it and not yet decremented: both are instants away.

@@ -1,0 +1,288 @@
+//! What criterion does not measure for perfect21-thread-pool, written to
+//! `target/perfect21-results/thread_pool.json` for `cargo xtask bench`:
+//!
+//! * **Idle CPU**: a pool of 8 threads fed one tiny task every 10 ms for
+//!   5 s; the process's CPU time over those 5 s (summed over its threads
+//!   from `/proc/self/task/*/schedstat`, in nanoseconds), as a share of one
+//!   core. Beside rayon's `spawn`, `threadpool` and tokio's
+//!   `spawn_blocking` (its blocking pool warmed to 8 threads first).
+//! * **Shrink**: a pool with `min_threads` 2, `max_threads` 16 and a
+//!   `keep_alive` of 1 s grows to 16 threads on a burst of 64 × 1 ms
+//!   tasks; the time from the burst's last task to the pool being back at 2
+//!   threads (five rounds; the slowest is the figure). Beside it, the
+//!   threads tokio's blocking pool (same keep-alive) and `blocking` still
+//!   have 2 s after the same burst.
+//!
+//! Run: `cargo run --release -p perfect21-benches --bin thread_pool_measure`.
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use perfect21_benches::results::{self, Record};
+use perfect21_thread_pool::ThreadPool;
+
+const BENCH: &str = "thread_pool";
+const IDLE_THREADS: usize = 8;
+const IDLE_PERIOD: Duration = Duration::from_millis(10);
+const IDLE_SPAN: Duration = Duration::from_secs(5);
+const KEEP_ALIVE: Duration = Duration::from_secs(1);
+const BURST: usize = 64;
+
+/// CPU time of every live thread of this process.
+fn process_cpu() -> Duration {
+    let mut nanos = 0u64;
+    for entry in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+        let path = entry.expect("task entry").path().join("schedstat");
+        if let Ok(text) = std::fs::read_to_string(path) {
+            nanos += text
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Duration::from_nanos(nanos)
+}
+
+/// Threads of this process whose name starts with `prefix`.
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+/// Feeds `submit` one tiny task every 10 ms for 5 s; returns the CPU the
+/// process used meanwhile, as a share of one core.
+fn idle_cpu(submit: impl Fn(Box<dyn FnOnce() + Send>)) -> f64 {
+    let ran = Arc::new(AtomicUsize::new(0));
+    // Let the pool settle into its idle state first.
+    std::thread::sleep(Duration::from_millis(200));
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    let rounds = (IDLE_SPAN.as_millis() / IDLE_PERIOD.as_millis()) as u32;
+    for round in 0..rounds {
+        let ran = Arc::clone(&ran);
+        submit(Box::new(move || {
+            ran.fetch_add(1, SeqCst);
+        }));
+        let next = started + IDLE_PERIOD * (round + 1);
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    let wall = started.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_before);
+    assert_eq!(ran.load(SeqCst), rounds as usize, "every tiny task ran");
+    100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
+}
+
+/// Runs `BURST` 1 ms tasks through `submit` and returns when all are done.
+fn burst(submit: impl Fn(Box<dyn FnOnce() + Send>)) {
+    let done = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
+    for _ in 0..BURST {
+        let done = Arc::clone(&done);
+        submit(Box::new(move || {
+            std::thread::sleep(Duration::from_millis(1));
+            let (count, all) = &*done;
+            *count.lock().unwrap() += 1;
+            all.notify_all();
+        }));
+    }
+    let (count, all) = &*done;
+    let mut count = count.lock().unwrap();
+    while *count < BURST {
+        count = all.wait(count).unwrap();
+    }
+}
+
+/// Warms a pool to `n` threads at once: `n` tasks that wait for each
+/// other.
+fn warm(n: usize, submit: impl Fn(Box<dyn FnOnce() + Send>)) {
+    let barrier = Arc::new(std::sync::Barrier::new(n + 1));
+    for _ in 0..n {
+        let barrier = Arc::clone(&barrier);
+        submit(Box::new(move || {
+            barrier.wait();
+        }));
+    }
+    barrier.wait();
+}
+
+fn main() {
+    let mut records = Vec::new();
+    let case = |peer: &str| {
+        format!(
+            "idle: {IDLE_THREADS} threads, 1 tiny task / {} ms, {} s · {peer}",
+            IDLE_PERIOD.as_millis(),
+            IDLE_SPAN.as_secs()
+        )
+    };
+
+    // ---- idle CPU ----
+    {
+        let pool = ThreadPool::builder()
+            .min_threads(IDLE_THREADS)
+            .max_threads(IDLE_THREADS)
+            .build()
+            .expect("pool");
+        let cpu = idle_cpu(|task| pool.execute(task).expect("accepted"));
+        eprintln!("idle cpu perfect21: {cpu:.2} %");
+        records.push(Record::new(
+            BENCH,
+            case("perfect21"),
+            "cpu",
+            cpu,
+            "% of a core",
+        ));
+    }
+    {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(IDLE_THREADS)
+            .build()
+            .expect("rayon");
+        let cpu = idle_cpu(|task| pool.spawn(task));
+        eprintln!("idle cpu rayon: {cpu:.2} %");
+        records.push(Record::new(BENCH, case("rayon"), "cpu", cpu, "% of a core"));
+    }
+    {
+        let pool = threadpool::ThreadPool::new(IDLE_THREADS);
+        let cpu = idle_cpu(|task| pool.execute(task));
+        eprintln!("idle cpu threadpool: {cpu:.2} %");
+        records.push(Record::new(
+            BENCH,
+            case("threadpool"),
+            "cpu",
+            cpu,
+            "% of a core",
+        ));
+    }
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .max_blocking_threads(IDLE_THREADS)
+            .build()
+            .expect("tokio");
+        warm(IDLE_THREADS, |task| drop(runtime.spawn_blocking(task)));
+        let cpu = idle_cpu(|task| drop(runtime.spawn_blocking(task)));
+        eprintln!("idle cpu tokio: {cpu:.2} %");
+        records.push(Record::new(
+            BENCH,
+            case("tokio_spawn_blocking"),
+            "cpu",
+            cpu,
+            "% of a core",
+        ));
+    }
+
+    // ---- shrink after a burst ----
+    let shrink_case = |peer: &str| {
+        format!(
+            "shrink: burst of {BURST} × 1 ms, min 2, max 16, keep_alive {} s · {peer}",
+            KEEP_ALIVE.as_secs()
+        )
+    };
+    {
+        let mut fallbacks = Vec::new();
+        let mut peak = 0;
+        for _ in 0..5 {
+            let pool = ThreadPool::builder()
+                .min_threads(2)
+                .max_threads(16)
+                .keep_alive(KEEP_ALIVE)
+                .build()
+                .expect("pool");
+            burst(|task| pool.execute(task).expect("accepted"));
+            let ended = Instant::now();
+            peak = peak.max(pool.stats().peak_threads);
+            while pool.stats().threads > 2 {
+                assert!(ended.elapsed() < KEEP_ALIVE * 10, "the pool never shrank");
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            fallbacks.push(ended.elapsed());
+        }
+        fallbacks.sort();
+        let slowest = fallbacks[fallbacks.len() - 1];
+        let median = fallbacks[fallbacks.len() / 2];
+        eprintln!("shrink perfect21: peak {peak}, fallbacks {fallbacks:?}");
+        records.push(Record::new(
+            BENCH,
+            shrink_case("perfect21"),
+            "peak threads",
+            peak as f64,
+            "threads",
+        ));
+        records.push(Record::new(
+            BENCH,
+            shrink_case("perfect21"),
+            "back at min after (slowest of 5)",
+            slowest.as_secs_f64() * 1e3,
+            "ms",
+        ));
+        records.push(Record::new(
+            BENCH,
+            shrink_case("perfect21"),
+            "back at min after (median of 5)",
+            median.as_secs_f64() * 1e3,
+            "ms",
+        ));
+        records.push(Record::new(
+            BENCH,
+            shrink_case("perfect21"),
+            "slowest ÷ keep_alive",
+            slowest.as_secs_f64() / KEEP_ALIVE.as_secs_f64(),
+            "×",
+        ));
+    }
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .max_blocking_threads(16)
+            .thread_keep_alive(KEEP_ALIVE)
+            .thread_name("tokio-blk")
+            .build()
+            .expect("tokio");
+        burst(|task| drop(runtime.spawn_blocking(task)));
+        let peak = threads_named("tokio-blk");
+        std::thread::sleep(Duration::from_secs(2));
+        let left = threads_named("tokio-blk");
+        eprintln!("shrink tokio: {peak} threads after the burst, {left} 2 s later");
+        records.push(Record::new(
+            BENCH,
+            shrink_case("tokio_spawn_blocking"),
+            "threads at the end of the burst",
+            peak as f64,
+            "threads",
+        ));
+        records.push(Record::new(
+            BENCH,
+            shrink_case("tokio_spawn_blocking"),
+            "threads 2 s later",
+            left as f64,
+            "threads",
+        ));
+    }
+    {
+        burst(|task| blocking::unblock(task).detach());
+        let peak = threads_named("blocking-");
+        std::thread::sleep(Duration::from_secs(2));
+        let left = threads_named("blocking-");
+        eprintln!("shrink blocking: {peak} threads after the burst, {left} 2 s later");
+        records.push(Record::new(
+            BENCH,
+            shrink_case("blocking (its own limits)"),
+            "threads at the end of the burst",
+            peak as f64,
+            "threads",
+        ));
+        records.push(Record::new(
+            BENCH,
+            shrink_case("blocking (its own limits)"),
+            "threads 2 s later",
+            left as f64,
+            "threads",
+        ));
+    }
+
+    let path = results::write(BENCH, &records).expect("writing the results");
+    eprintln!("wrote {}", path.display());
+}
