@@ -28,7 +28,7 @@ use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use perfect21_thread_pool::{BacklogDoubling, SubmitError, ThreadPool};
+use perfect21_thread_pool::{BacklogDoubling, SubmitError, ThreadPool, ThreadPoolBuilder};
 
 const TASKS: usize = 100_000;
 const THREADS: usize = 4;
@@ -91,6 +91,16 @@ fn rayon_pool(threads: usize) -> rayon::ThreadPool {
         .expect("rayon pool")
 }
 
+/// Submits `TASKS` latch count-downs through `submit` and waits for the
+/// last to run.
+fn drain(latch: &'static Latch, submit: impl Fn(&'static Latch)) {
+    latch.reset(TASKS);
+    for _ in 0..TASKS {
+        submit(latch);
+    }
+    latch.wait();
+}
+
 fn noop(c: &mut Criterion) {
     let mut group = c.benchmark_group("thread_pool/noop_100k");
     group.throughput(Throughput::Elements(TASKS as u64));
@@ -99,59 +109,37 @@ fn noop(c: &mut Criterion) {
 
     let pool = ours(THREADS, THREADS);
     group.bench_function("perfect21", |b| {
-        b.iter(|| {
-            latch.reset(TASKS);
-            for _ in 0..TASKS {
-                accepted(pool.execute(move || latch.count_down()));
-            }
-            latch.wait();
-        })
+        b.iter(|| drain(latch, |l| accepted(pool.execute(move || l.count_down()))))
     });
     drop(pool);
 
     let pool = threadpool::ThreadPool::new(THREADS);
     group.bench_function("threadpool", |b| {
-        b.iter(|| {
-            latch.reset(TASKS);
-            for _ in 0..TASKS {
-                pool.execute(move || latch.count_down());
-            }
-            latch.wait();
-        })
+        b.iter(|| drain(latch, |l| pool.execute(move || l.count_down())))
     });
     drop(pool);
 
     let pool = rayon_pool(THREADS);
     group.bench_function("rayon", |b| {
-        b.iter(|| {
-            latch.reset(TASKS);
-            for _ in 0..TASKS {
-                pool.spawn(move || latch.count_down());
-            }
-            latch.wait();
-        })
+        b.iter(|| drain(latch, |l| pool.spawn(move || l.count_down())))
     });
     drop(pool);
 
     let runtime = tokio_runtime(THREADS);
     group.bench_function("tokio_spawn_blocking", |b| {
         b.iter(|| {
-            latch.reset(TASKS);
-            for _ in 0..TASKS {
-                drop(runtime.spawn_blocking(move || latch.count_down()));
-            }
-            latch.wait();
+            drain(latch, |l| {
+                drop(runtime.spawn_blocking(move || l.count_down()))
+            })
         })
     });
     drop(runtime);
 
     group.bench_function("blocking", |b| {
         b.iter(|| {
-            latch.reset(TASKS);
-            for _ in 0..TASKS {
-                blocking::unblock(move || latch.count_down()).detach();
-            }
-            latch.wait();
+            drain(latch, |l| {
+                blocking::unblock(move || l.count_down()).detach()
+            })
         })
     });
     group.finish();
@@ -270,33 +258,31 @@ fn bursts(c: &mut Criterion) {
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
 
-    group.bench_function("perfect21", |b| {
-        b.iter_custom(|iters| {
-            burst(
-                iters,
-                || ours(2, 16),
-                ThreadPool::wait_idle,
-                |pool, latch| accepted(pool.execute(sleepy(latch))),
-            )
-        })
-    });
-    group.bench_function("perfect21_backlog_doubling", |b| {
-        b.iter_custom(|iters| {
-            burst(
-                iters,
-                || {
-                    ThreadPool::builder()
-                        .min_threads(2)
-                        .max_threads(16)
-                        .scaling(BacklogDoubling::default())
-                        .build()
-                        .expect("valid pool")
-                },
-                ThreadPool::wait_idle,
-                |pool, latch| accepted(pool.execute(sleepy(latch))),
-            )
-        })
-    });
+    type Row = (&'static str, fn() -> ThreadPoolBuilder);
+    let rows: [Row; 2] = [
+        ("perfect21", ThreadPool::builder),
+        ("perfect21_backlog_doubling", || {
+            ThreadPool::builder().scaling(BacklogDoubling::default())
+        }),
+    ];
+    for (name, builder) in rows {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                burst(
+                    iters,
+                    || {
+                        builder()
+                            .min_threads(2)
+                            .max_threads(16)
+                            .build()
+                            .expect("valid pool")
+                    },
+                    ThreadPool::wait_idle,
+                    |pool, latch| accepted(pool.execute(sleepy(latch))),
+                )
+            })
+        });
+    }
     group.bench_function("tokio_spawn_blocking", |b| {
         b.iter_custom(|iters| {
             burst(

@@ -110,13 +110,25 @@ fn warm(n: usize, submit: impl Fn(Box<dyn FnOnce() + Send>)) {
     barrier.wait();
 }
 
+/// Adds one measured value (and shows it).
+fn record(records: &mut Vec<Record>, case: &str, metric: &str, value: f64, unit: &str) {
+    eprintln!("{case} — {metric}: {value:.3} {unit}");
+    records.push(Record::new(BENCH, case, metric, value, unit));
+}
+
 fn main() {
     let mut records = Vec::new();
-    let case = |peer: &str| {
+    let idle = |peer: &str| {
         format!(
             "idle: {IDLE_THREADS} threads, 1 tiny task / {} ms, {} s · {peer}",
             IDLE_PERIOD.as_millis(),
             IDLE_SPAN.as_secs()
+        )
+    };
+    let shrink = |peer: &str| {
+        format!(
+            "shrink: burst of {BURST} × 1 ms, min 2, max 16, keep_alive {} s · {peer}",
+            KEEP_ALIVE.as_secs()
         )
     };
 
@@ -128,14 +140,7 @@ fn main() {
             .build()
             .expect("pool");
         let cpu = idle_cpu(|task| pool.execute(task).expect("accepted"));
-        eprintln!("idle cpu perfect21: {cpu:.2} %");
-        records.push(Record::new(
-            BENCH,
-            case("perfect21"),
-            "cpu",
-            cpu,
-            "% of a core",
-        ));
+        record(&mut records, &idle("perfect21"), "cpu", cpu, "% of a core");
     }
     {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -143,20 +148,12 @@ fn main() {
             .build()
             .expect("rayon");
         let cpu = idle_cpu(|task| pool.spawn(task));
-        eprintln!("idle cpu rayon: {cpu:.2} %");
-        records.push(Record::new(BENCH, case("rayon"), "cpu", cpu, "% of a core"));
+        record(&mut records, &idle("rayon"), "cpu", cpu, "% of a core");
     }
     {
         let pool = threadpool::ThreadPool::new(IDLE_THREADS);
         let cpu = idle_cpu(|task| pool.execute(task));
-        eprintln!("idle cpu threadpool: {cpu:.2} %");
-        records.push(Record::new(
-            BENCH,
-            case("threadpool"),
-            "cpu",
-            cpu,
-            "% of a core",
-        ));
+        record(&mut records, &idle("threadpool"), "cpu", cpu, "% of a core");
     }
     {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -165,23 +162,16 @@ fn main() {
             .expect("tokio");
         warm(IDLE_THREADS, |task| drop(runtime.spawn_blocking(task)));
         let cpu = idle_cpu(|task| drop(runtime.spawn_blocking(task)));
-        eprintln!("idle cpu tokio: {cpu:.2} %");
-        records.push(Record::new(
-            BENCH,
-            case("tokio_spawn_blocking"),
+        record(
+            &mut records,
+            &idle("tokio_spawn_blocking"),
             "cpu",
             cpu,
             "% of a core",
-        ));
+        );
     }
 
     // ---- shrink after a burst ----
-    let shrink_case = |peer: &str| {
-        format!(
-            "shrink: burst of {BURST} × 1 ms, min 2, max 16, keep_alive {} s · {peer}",
-            KEEP_ALIVE.as_secs()
-        )
-    };
     {
         let mut fallbacks = Vec::new();
         let mut peak = 0;
@@ -204,35 +194,29 @@ fn main() {
         fallbacks.sort();
         let slowest = fallbacks[fallbacks.len() - 1];
         let median = fallbacks[fallbacks.len() / 2];
-        eprintln!("shrink perfect21: peak {peak}, fallbacks {fallbacks:?}");
-        records.push(Record::new(
-            BENCH,
-            shrink_case("perfect21"),
-            "peak threads",
-            peak as f64,
-            "threads",
-        ));
-        records.push(Record::new(
-            BENCH,
-            shrink_case("perfect21"),
+        let ours = shrink("perfect21");
+        record(&mut records, &ours, "peak threads", peak as f64, "threads");
+        record(
+            &mut records,
+            &ours,
             "back at min after (slowest of 5)",
             slowest.as_secs_f64() * 1e3,
             "ms",
-        ));
-        records.push(Record::new(
-            BENCH,
-            shrink_case("perfect21"),
+        );
+        record(
+            &mut records,
+            &ours,
             "back at min after (median of 5)",
             median.as_secs_f64() * 1e3,
             "ms",
-        ));
-        records.push(Record::new(
-            BENCH,
-            shrink_case("perfect21"),
+        );
+        record(
+            &mut records,
+            &ours,
             "slowest ÷ keep_alive",
             slowest.as_secs_f64() / KEEP_ALIVE.as_secs_f64(),
             "×",
-        ));
+        );
     }
     {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -241,48 +225,51 @@ fn main() {
             .thread_name("tokio-blk")
             .build()
             .expect("tokio");
-        burst(|task| drop(runtime.spawn_blocking(task)));
-        let peak = threads_named("tokio-blk");
-        std::thread::sleep(Duration::from_secs(2));
-        let left = threads_named("tokio-blk");
-        eprintln!("shrink tokio: {peak} threads after the burst, {left} 2 s later");
-        records.push(Record::new(
-            BENCH,
-            shrink_case("tokio_spawn_blocking"),
+        let (peak, left) = threads_left("tokio-blk", |task| drop(runtime.spawn_blocking(task)));
+        let tokio = shrink("tokio_spawn_blocking");
+        record(
+            &mut records,
+            &tokio,
             "threads at the end of the burst",
             peak as f64,
             "threads",
-        ));
-        records.push(Record::new(
-            BENCH,
-            shrink_case("tokio_spawn_blocking"),
+        );
+        record(
+            &mut records,
+            &tokio,
             "threads 2 s later",
             left as f64,
             "threads",
-        ));
+        );
     }
     {
-        burst(|task| blocking::unblock(task).detach());
-        let peak = threads_named("blocking-");
-        std::thread::sleep(Duration::from_secs(2));
-        let left = threads_named("blocking-");
-        eprintln!("shrink blocking: {peak} threads after the burst, {left} 2 s later");
-        records.push(Record::new(
-            BENCH,
-            shrink_case("blocking (its own limits)"),
+        let (peak, left) = threads_left("blocking-", |task| blocking::unblock(task).detach());
+        let blocking = shrink("blocking (its own limits)");
+        record(
+            &mut records,
+            &blocking,
             "threads at the end of the burst",
             peak as f64,
             "threads",
-        ));
-        records.push(Record::new(
-            BENCH,
-            shrink_case("blocking (its own limits)"),
+        );
+        record(
+            &mut records,
+            &blocking,
             "threads 2 s later",
             left as f64,
             "threads",
-        ));
+        );
     }
 
     let path = results::write(BENCH, &records).expect("writing the results");
     eprintln!("wrote {}", path.display());
+}
+
+/// Runs the burst through `submit`; returns the threads named `prefix` at
+/// its end and 2 s later.
+fn threads_left(prefix: &str, submit: impl Fn(Box<dyn FnOnce() + Send>)) -> (usize, usize) {
+    burst(submit);
+    let peak = threads_named(prefix);
+    std::thread::sleep(Duration::from_secs(2));
+    (peak, threads_named(prefix))
 }

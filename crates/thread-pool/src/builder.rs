@@ -1,13 +1,12 @@
 //! `ThreadPool::builder()…build()`: every option, each checked at
 //! `build()` against its allowed range.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, RejectionPolicy};
 use crate::error::Error;
-use crate::panic::{self, PanicHandler, PanicPayload, ThreadHook};
+use crate::panic::{self, PanicPayload};
 use crate::policy::{OnDemand, ScalingPolicy};
 use crate::pool::ThreadPool;
 use crate::queue::UNBOUNDED;
@@ -23,59 +22,38 @@ pub const DEFAULT_THREAD_NAME: &str = "p21-pool";
 
 /// Configures a [`ThreadPool`]; made by [`ThreadPool::builder`].
 #[must_use = "a builder does nothing until `build()`"]
+#[derive(Debug)]
 pub struct ThreadPoolBuilder {
-    min_threads: usize,
-    max_threads: Option<usize>,
-    keep_alive: Duration,
-    queue_capacity: Option<usize>,
-    rejection: RejectionPolicy,
-    thread_name: String,
-    stack_size: Option<usize>,
-    on_thread_start: Option<ThreadHook>,
-    on_thread_stop: Option<ThreadHook>,
-    panic_handler: Option<PanicHandler>,
-    policy: Box<dyn ScalingPolicy>,
-}
-
-impl fmt::Debug for ThreadPoolBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ThreadPoolBuilder")
-            .field("min_threads", &self.min_threads)
-            .field("max_threads", &self.max_threads)
-            .field("keep_alive", &self.keep_alive)
-            .field("queue_capacity", &self.queue_capacity)
-            .field("rejection", &self.rejection)
-            .field("thread_name", &self.thread_name)
-            .field("stack_size", &self.stack_size)
-            .field("on_thread_start", &self.on_thread_start.is_some())
-            .field("on_thread_stop", &self.on_thread_stop.is_some())
-            .field("panic_handler", &self.panic_handler.is_some())
-            .field("policy", &self.policy)
-            .finish()
-    }
+    config: Config,
+    /// `max_threads` was set: otherwise it follows `min_threads` up.
+    max_set: bool,
 }
 
 impl ThreadPoolBuilder {
     pub(crate) fn new() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
-            min_threads: 0,
-            max_threads: None,
-            keep_alive: DEFAULT_KEEP_ALIVE,
-            queue_capacity: None,
-            rejection: RejectionPolicy::Reject,
-            thread_name: DEFAULT_THREAD_NAME.to_string(),
-            stack_size: None,
-            on_thread_start: None,
-            on_thread_stop: None,
-            panic_handler: None,
-            policy: Box::new(OnDemand),
+            config: Config {
+                min_threads: 0,
+                max_threads: cpus.min(MAX_THREADS),
+                keep_alive: DEFAULT_KEEP_ALIVE,
+                queue_capacity: None,
+                rejection: RejectionPolicy::Reject,
+                thread_name: DEFAULT_THREAD_NAME.to_string(),
+                stack_size: None,
+                on_thread_start: None,
+                on_thread_stop: None,
+                panic_handler: Arc::new(panic::log_panic),
+                policy: Box::new(OnDemand),
+            },
+            max_set: false,
         }
     }
 
     /// Threads kept alive however idle the pool is; `build()` starts them.
     /// Allowed: `0..=max_threads`; default 0.
     pub fn min_threads(mut self, min_threads: usize) -> Self {
-        self.min_threads = min_threads;
+        self.config.min_threads = min_threads;
         self
     }
 
@@ -84,7 +62,8 @@ impl ThreadPoolBuilder {
     /// `min_threads`; default the number of CPUs (or `min_threads` if
     /// larger) — right for CPU-bound work; raise it for tasks that block.
     pub fn max_threads(mut self, max_threads: usize) -> Self {
-        self.max_threads = Some(max_threads);
+        self.config.max_threads = max_threads;
+        self.max_set = true;
         self
     }
 
@@ -93,7 +72,7 @@ impl ThreadPoolBuilder {
     /// do, after a few microseconds of spinning); default
     /// [`DEFAULT_KEEP_ALIVE`].
     pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
-        self.keep_alive = keep_alive;
+        self.config.keep_alive = keep_alive;
         self
     }
 
@@ -101,21 +80,21 @@ impl ThreadPoolBuilder {
     /// [`rejection`](Self::rejection) policy decides. Allowed: `1..=2^48`;
     /// default unbounded.
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
-        self.queue_capacity = Some(capacity);
+        self.config.queue_capacity = Some(capacity);
         self
     }
 
     /// What a submission does when the queue is full; default
     /// [`RejectionPolicy::Reject`].
     pub fn rejection(mut self, rejection: RejectionPolicy) -> Self {
-        self.rejection = rejection;
+        self.config.rejection = rejection;
         self
     }
 
     /// The prefix of the threads' names (`<prefix>-<n>`). Allowed: no NUL
     /// byte; default [`DEFAULT_THREAD_NAME`].
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
-        self.thread_name = prefix.into();
+        self.config.thread_name = prefix.into();
         self
     }
 
@@ -123,21 +102,21 @@ impl ThreadPoolBuilder {
     /// its minimum). Allowed: `1..`; default Rust's (2 MiB, or
     /// `RUST_MIN_STACK`).
     pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = Some(bytes);
+        self.config.stack_size = Some(bytes);
         self
     }
 
     /// Runs on each new thread before its first task. A panic is logged
     /// and does not stop the thread.
     pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
-        self.on_thread_start = Some(Arc::new(hook));
+        self.config.on_thread_start = Some(Arc::new(hook));
         self
     }
 
     /// Runs on each thread as it exits (retired or at shutdown). A panic is
     /// logged.
     pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
-        self.on_thread_stop = Some(Arc::new(hook));
+        self.config.on_thread_stop = Some(Arc::new(hook));
         self
     }
 
@@ -147,13 +126,13 @@ impl ThreadPoolBuilder {
     /// `tracing` error event with the message. Every panic is counted in
     /// [`Stats::panicked`](crate::Stats::panicked) either way.
     pub fn panic_handler(mut self, handler: impl Fn(PanicPayload) + Send + Sync + 'static) -> Self {
-        self.panic_handler = Some(Arc::new(handler));
+        self.config.panic_handler = Arc::new(handler);
         self
     }
 
     /// When threads start and retire; default [`OnDemand`].
     pub fn scaling(mut self, policy: impl ScalingPolicy) -> Self {
-        self.policy = Box::new(policy);
+        self.config.policy = Box::new(policy);
         self
     }
 
@@ -190,10 +169,11 @@ impl ThreadPoolBuilder {
     }
 
     fn check(self) -> Result<Config, Error> {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let max_threads = self
-            .max_threads
-            .unwrap_or_else(|| cpus.max(self.min_threads).min(MAX_THREADS));
+        let mut config = self.config;
+        if !self.max_set {
+            config.max_threads = config.max_threads.max(config.min_threads).min(MAX_THREADS);
+        }
+        let max_threads = config.max_threads;
         if !(1..=MAX_THREADS).contains(&max_threads) {
             return Err(Error::invalid(
                 "max_threads",
@@ -201,14 +181,14 @@ impl ThreadPoolBuilder {
                 format!("1..={MAX_THREADS}"),
             ));
         }
-        if self.min_threads > max_threads {
+        if config.min_threads > max_threads {
             return Err(Error::invalid(
                 "min_threads",
-                self.min_threads,
+                config.min_threads,
                 format!("0..=max_threads ({max_threads})"),
             ));
         }
-        if let Some(capacity) = self.queue_capacity
+        if let Some(capacity) = config.queue_capacity
             && !(1..=UNBOUNDED).contains(&capacity)
         {
             return Err(Error::invalid(
@@ -217,30 +197,16 @@ impl ThreadPoolBuilder {
                 format!("1..={UNBOUNDED}"),
             ));
         }
-        if self.thread_name.contains('\0') {
+        if config.thread_name.contains('\0') {
             return Err(Error::invalid(
                 "thread_name",
-                format!("{:?}", self.thread_name),
+                format!("{:?}", config.thread_name),
                 "a name without NUL bytes",
             ));
         }
-        if self.stack_size == Some(0) {
+        if config.stack_size == Some(0) {
             return Err(Error::invalid("stack_size", 0, "1.. bytes"));
         }
-        Ok(Config {
-            min_threads: self.min_threads,
-            max_threads,
-            keep_alive: self.keep_alive,
-            queue_capacity: self.queue_capacity,
-            rejection: self.rejection,
-            thread_name: self.thread_name,
-            stack_size: self.stack_size,
-            on_thread_start: self.on_thread_start,
-            on_thread_stop: self.on_thread_stop,
-            panic_handler: self
-                .panic_handler
-                .unwrap_or_else(|| Arc::new(panic::log_panic)),
-            policy: self.policy,
-        })
+        Ok(config)
     }
 }

@@ -37,6 +37,14 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     eprintln!("explored {runs} interleavings");
 }
 
+/// A task that adds one to `ran`.
+fn count(ran: &Arc<AtomicUsize>) -> impl FnOnce() + Send + 'static {
+    let ran = Arc::clone(ran);
+    move || {
+        ran.fetch_add(1, SeqCst);
+    }
+}
+
 fn pool(min: usize, max: usize) -> crate::ThreadPoolBuilder {
     ThreadPool::builder()
         .min_threads(min)
@@ -45,15 +53,11 @@ fn pool(min: usize, max: usize) -> crate::ThreadPoolBuilder {
 }
 
 #[test]
-fn a_task_reaches_a_parked_or_spinning_worker() {
+fn a_task_reaches_an_idle_worker_and_wait_idle_sees_it_run() {
     model(|| {
         let pool = pool(1, 1).build().unwrap();
         let ran = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&ran);
-        pool.execute(move || {
-            counter.fetch_add(1, SeqCst);
-        })
-        .unwrap();
+        pool.execute(count(&ran)).unwrap();
         pool.wait_idle();
         assert_eq!(ran.load(SeqCst), 1);
         pool.shutdown();
@@ -96,25 +100,17 @@ fn rendezvous(pool: &ThreadPool) {
 
 #[test]
 fn two_tasks_that_wait_for_each_other_both_get_a_thread() {
-    // No thread at first: the first task starts one; the second finds it
-    // busy and starts another.
-    model(|| {
-        let pool = pool(0, 2).build().unwrap();
-        rendezvous(&pool);
-        assert_eq!(pool.stats().threads_started, 2);
-    });
-}
-
-#[test]
-fn one_idle_worker_is_counted_on_by_one_task_only() {
-    // One thread, spinning or parked when the tasks arrive: the first task
-    // takes it, the second must start a second thread rather than count on
-    // the same idle worker.
-    model(|| {
-        let pool = pool(1, 2).build().unwrap();
-        rendezvous(&pool);
-        assert_eq!(pool.stats().threads_started, 2);
-    });
+    // min 0: no thread at first; the first task starts one, the second
+    // finds it busy and starts another. min 1: one thread, spinning or
+    // parked when the tasks arrive; the first task takes it, the second
+    // must start a second thread rather than count on the same idle worker.
+    for min in [0, 1] {
+        model(move || {
+            let pool = pool(min, 2).build().unwrap();
+            rendezvous(&pool);
+            assert_eq!(pool.stats().threads_started, 2);
+        });
+    }
 }
 
 #[test]
@@ -126,11 +122,7 @@ fn a_task_racing_a_retiring_thread_still_runs() {
         let pool = pool(0, 1).keep_alive(Duration::ZERO).build().unwrap();
         let ran = Arc::new(AtomicUsize::new(0));
         for _ in 0..2 {
-            let counter = Arc::clone(&ran);
-            pool.execute(move || {
-                counter.fetch_add(1, SeqCst);
-            })
-            .unwrap();
+            pool.execute(count(&ran)).unwrap();
             // Returns once the thread is idle (spinning), not yet retired.
             // The pool itself must run the task: `shutdown` would run a
             // stranded task on this thread and hide a lost delivery.
@@ -154,31 +146,11 @@ fn a_blocked_submitter_gets_the_place_a_worker_frees() {
             .unwrap();
         let ran = Arc::new(AtomicUsize::new(0));
         for _ in 0..3 {
-            let counter = Arc::clone(&ran);
-            pool.execute(move || {
-                counter.fetch_add(1, SeqCst);
-            })
-            .unwrap();
+            pool.execute(count(&ran)).unwrap();
         }
         pool.shutdown();
         assert_eq!(ran.load(SeqCst), 3);
         assert_eq!(pool.stats().rejected, 0);
-    });
-}
-
-#[test]
-fn wait_idle_returns_only_after_the_task_ran() {
-    model(|| {
-        let pool = pool(1, 1).build().unwrap();
-        let ran = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&ran);
-        pool.execute(move || {
-            counter.fetch_add(1, SeqCst);
-        })
-        .unwrap();
-        pool.wait_idle();
-        assert_eq!(ran.load(SeqCst), 1);
-        assert_eq!(pool.stats().completed, 1);
     });
 }
 
@@ -237,18 +209,11 @@ fn two_submitters_and_one_worker() {
     model(|| {
         let pool = Arc::new(pool(1, 1).build().unwrap());
         let ran = Arc::new(AtomicUsize::new(0));
-        let submit = |pool: &ThreadPool, ran: &Arc<AtomicUsize>| {
-            let counter = Arc::clone(ran);
-            pool.execute(move || {
-                counter.fetch_add(1, SeqCst);
-            })
-            .unwrap();
-        };
         let other = {
-            let (pool, ran) = (Arc::clone(&pool), Arc::clone(&ran));
-            loom::thread::spawn(move || submit(&pool, &ran))
+            let (pool, task) = (Arc::clone(&pool), count(&ran));
+            loom::thread::spawn(move || pool.execute(task).unwrap())
         };
-        submit(&pool, &ran);
+        pool.execute(count(&ran)).unwrap();
         other.join().unwrap();
         pool.wait_idle();
         assert_eq!(ran.load(SeqCst), 2);

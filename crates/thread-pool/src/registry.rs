@@ -1,6 +1,7 @@
 //! The pool's threads: started here, joined at shutdown. A retired thread
-//! is not joined by anyone; the next start (or the shutdown) drops its
-//! finished handle, which releases it, so exited threads never pile up.
+//! is not joined by anyone: the next change here (a start, a retirement,
+//! an exit) drops its finished handle, which releases the thread, so exited
+//! threads never pile up.
 
 use std::io;
 
@@ -30,8 +31,7 @@ impl Registry {
         main: impl FnOnce() + Send + 'static,
     ) -> io::Result<()> {
         let mut handles = self.lock();
-        #[cfg(not(perfect21_loom))]
-        handles.retain(|handle| !handle.is_finished());
+        reap(&mut handles);
         let mut builder = thread::Builder::new().name(name);
         if let Some(size) = stack_size {
             builder = builder.stack_size(size);
@@ -45,13 +45,22 @@ impl Registry {
     /// Runs `update` (a change of the thread count) under the lock, then
     /// wakes a waiting shutdown.
     pub(crate) fn update(&self, update: impl FnOnce()) {
-        let guard = self.lock();
+        let mut handles = self.lock();
+        reap(&mut handles);
         update();
-        drop(guard);
+        drop(handles);
         self.changed.notify_all();
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
         sync::lock(&self.handles)
     }
+}
+
+/// Drops the handles of threads that have finished (releasing them).
+fn reap(handles: &mut Vec<JoinHandle<()>>) {
+    #[cfg(not(perfect21_loom))]
+    handles.retain(|handle| !handle.is_finished());
+    #[cfg(perfect21_loom)]
+    let _ = handles;
 }

@@ -181,7 +181,27 @@ mod tests {
 
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
-    use crate::{RejectionPolicy, TaskError, ThreadPool};
+    use std::sync::Barrier;
+    use std::sync::mpsc::Receiver;
+
+    use crate::{RejectionPolicy, Scope, TaskError, TaskHandle, ThreadPool};
+
+    /// Spawns a task that holds a thread until `release` sends, and
+    /// returns once it runs.
+    fn hold_the_thread<'scope>(
+        s: &'scope Scope<'scope, '_>,
+        started: &'scope Barrier,
+        release: Receiver<()>,
+    ) -> TaskHandle<()> {
+        let blocker = s
+            .spawn(move || {
+                started.wait();
+                release.recv().unwrap()
+            })
+            .unwrap();
+        started.wait();
+        blocker
+    }
 
     fn pool(max: usize) -> ThreadPool {
         ThreadPool::builder()
@@ -262,16 +282,10 @@ mod tests {
                 self.0.fetch_add(1, SeqCst);
             }
         }
-        let started = std::sync::Barrier::new(2);
+        let started = Barrier::new(2);
         let started = &started;
         let outcome = pool.scope(|s| {
-            let blocker = s
-                .spawn(move || {
-                    started.wait();
-                    wait.recv().unwrap()
-                })
-                .unwrap();
-            started.wait();
+            let blocker = hold_the_thread(s, started, wait);
             let guard = CountDrop(&dropped, &borrowed);
             let queued = s
                 .spawn(move || {
@@ -306,16 +320,10 @@ mod tests {
         let (release, wait) = std::sync::mpsc::channel::<()>();
         let caller = std::thread::current().id();
         let mut ran_on = Vec::new();
-        let started = std::sync::Barrier::new(2);
+        let started = Barrier::new(2);
         let started = &started;
         pool.scope(|s| {
-            let blocker = s
-                .spawn(move || {
-                    started.wait();
-                    wait.recv().unwrap()
-                })
-                .unwrap();
-            started.wait();
+            let blocker = hold_the_thread(s, started, wait);
             let queued = s.spawn(|| std::thread::current().id()).unwrap();
             let inline = s.spawn(|| std::thread::current().id()).unwrap();
             ran_on.push(inline.join().unwrap());

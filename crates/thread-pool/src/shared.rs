@@ -383,7 +383,11 @@ impl Shared {
             let mut handles = self.threads.lock();
             let taken = std::mem::take(&mut *handles);
             if taken.iter().all(|handle| handle.thread().id() == me) {
-                let others = self.workers.load().threads() - usize::from(own);
+                let others = self
+                    .workers
+                    .load()
+                    .threads()
+                    .saturating_sub(usize::from(own));
                 if others == 0 {
                     drop(handles);
                     if self.queue.len() == 0 {

@@ -141,20 +141,11 @@ fn a_panicking_panic_handler_is_survived() {
     );
 }
 
-/// A value whose destructor panics.
-struct Grenade;
-
-impl Drop for Grenade {
-    fn drop(&mut self) {
-        panic!("destructor");
-    }
-}
-
 #[test]
 fn a_detached_value_whose_drop_panics_is_caught() {
     let pool = one_thread();
     let gate = common::occupy(&pool, 1);
-    drop(pool.spawn(|| Grenade).unwrap());
+    drop(pool.spawn(|| common::Grenade).unwrap());
     gate.open();
     pool.wait_idle();
     assert_eq!(pool.spawn(|| 1).unwrap().join(), Ok(1));

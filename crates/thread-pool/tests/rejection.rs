@@ -90,8 +90,8 @@ fn block_waits_for_a_place() {
     let pool = Arc::new(pool);
     let submitted = Arc::new(AtomicBool::new(false));
     let submitter = {
-        let (pool, submitted) = (Arc::clone(&pool), Arc::clone(&submitted));
-        std::thread::spawn(move || {
+        let submitted = Arc::clone(&submitted);
+        common::on_thread(&pool, move |pool| {
             let result = pool.spawn(|| "third").map_err(|e| e.into_error());
             submitted.store(true, SeqCst);
             result
@@ -137,17 +137,13 @@ fn block_with_a_timeout_gives_up_and_hands_the_task_back() {
 fn shutdown_wakes_blocked_submitters_with_their_task() {
     let (pool, gate) = full_pool(RejectionPolicy::Block { timeout: None }, 1);
     let pool = Arc::new(pool);
-    let submitter = {
-        let pool = Arc::clone(&pool);
-        std::thread::spawn(move || pool.execute(|| ()).map_err(|e| e.into_error()))
-    };
+    let submitter = common::on_thread(&pool, |pool| {
+        pool.execute(|| ()).map_err(|e| e.into_error())
+    });
     common::eventually(&pool, "the submitter to block", |s| {
         s.blocked_submitters == 1
     });
-    let stopper = {
-        let pool = Arc::clone(&pool);
-        std::thread::spawn(move || pool.shutdown_now())
-    };
+    let stopper = common::on_thread(&pool, ThreadPool::shutdown_now);
     assert_eq!(submitter.join().unwrap(), Err(Error::ShutDown));
     gate.open();
     stopper.join().unwrap();

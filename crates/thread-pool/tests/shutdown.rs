@@ -44,10 +44,7 @@ fn assert_each_ran_once(slots: &[AtomicU8]) {
 fn shutdown_runs_every_queued_task_exactly_once() {
     let pool = Arc::new(two_threads());
     let (gate, slots) = queue_marked(&pool);
-    let stopper = {
-        let pool = Arc::clone(&pool);
-        std::thread::spawn(move || pool.shutdown())
-    };
+    let stopper = common::on_thread(&pool, ThreadPool::shutdown);
     while !pool.is_shut_down() {
         std::thread::yield_now();
     }
@@ -92,10 +89,7 @@ fn shutdown_now_cancels_the_queued_tasks() {
             pool.spawn(move || ran.store(true, SeqCst)).unwrap()
         })
         .collect();
-    let stopper = {
-        let pool = Arc::clone(&pool);
-        std::thread::spawn(move || pool.shutdown_now())
-    };
+    let stopper = common::on_thread(&pool, ThreadPool::shutdown_now);
     // Cancelled before the running tasks are let go.
     common::eventually(&pool, "the queued tasks to be cancelled", |s| {
         s.cancelled == 10
@@ -118,23 +112,14 @@ fn shutdown_now_cancels_the_queued_tasks() {
 
 #[test]
 fn a_cancelled_task_whose_drop_panics_is_survived() {
-    struct Grenade;
-    impl Drop for Grenade {
-        fn drop(&mut self) {
-            panic!("dropped");
-        }
-    }
     let pool = Arc::new(two_threads());
     let gate = common::occupy(&pool, 2);
-    let grenade = Grenade;
+    let grenade = common::Grenade;
     pool.execute(move || drop(grenade)).unwrap();
-    let opener = {
-        let pool = Arc::clone(&pool);
-        std::thread::spawn(move || {
-            common::eventually(&pool, "the task to be cancelled", |s| s.cancelled == 1);
-            gate.open();
-        })
-    };
+    let opener = common::on_thread(&pool, move |pool| {
+        common::eventually(pool, "the task to be cancelled", |s| s.cancelled == 1);
+        gate.open();
+    });
     pool.shutdown_now();
     opener.join().unwrap();
     let stats = pool.stats();
@@ -175,10 +160,7 @@ fn shutdown_is_idempotent_and_concurrent_calls_all_return() {
     let pool = Arc::new(two_threads());
     let gate = common::occupy(&pool, 2);
     let stoppers: Vec<_> = (0..3)
-        .map(|_| {
-            let pool = Arc::clone(&pool);
-            std::thread::spawn(move || pool.shutdown())
-        })
+        .map(|_| common::on_thread(&pool, ThreadPool::shutdown))
         .collect();
     gate.open();
     for stopper in stoppers {

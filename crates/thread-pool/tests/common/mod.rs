@@ -68,6 +68,25 @@ impl Gate {
     }
 }
 
+/// Runs `f` with the pool on a new thread (to block there: a shutdown, a
+/// blocked submission).
+pub(crate) fn on_thread<T: Send + 'static>(
+    pool: &Arc<ThreadPool>,
+    f: impl FnOnce(&ThreadPool) -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let pool = Arc::clone(pool);
+    std::thread::spawn(move || f(&pool))
+}
+
+/// A value whose destructor panics.
+pub(crate) struct Grenade;
+
+impl Drop for Grenade {
+    fn drop(&mut self) {
+        panic!("a destructor panicked");
+    }
+}
+
 /// Occupies `n` threads of `pool` with tasks waiting on a gate, and
 /// returns once all `n` are running.
 pub(crate) fn occupy(pool: &ThreadPool, n: usize) -> Arc<Gate> {
