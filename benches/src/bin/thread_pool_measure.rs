@@ -9,9 +9,10 @@
 //! * **Shrink**: a pool with `min_threads` 2, `max_threads` 16 and a
 //!   `keep_alive` of 1 s grows to 16 threads on a burst of 64 × 1 ms
 //!   tasks; the time from the burst's last task to the pool being back at 2
-//!   threads (five rounds; the slowest is the figure). Beside it, the
-//!   threads tokio's blocking pool (same keep-alive) and `blocking` still
-//!   have 2 s after the same burst.
+//!   threads (five rounds; the slowest is the figure). Then, for it, tokio's
+//!   blocking pool (same limits and keep-alive) and `blocking`: the threads
+//!   left 2 s after the same burst, and after 3 s of one tiny task every
+//!   10 ms following it (a light load that keeps a FIFO-woken pool alive).
 //!
 //! Run: `cargo run --release -p perfect21-benches --bin thread_pool_measure`.
 #![allow(missing_docs)]
@@ -79,7 +80,7 @@ fn idle_cpu(submit: impl Fn(Box<dyn FnOnce() + Send>)) -> f64 {
 }
 
 /// Runs `BURST` 1 ms tasks through `submit` and returns when all are done.
-fn burst(submit: impl Fn(Box<dyn FnOnce() + Send>)) {
+fn burst(submit: &dyn Fn(Box<dyn FnOnce() + Send>)) {
     let done = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
     for _ in 0..BURST {
         let done = Arc::clone(&done);
@@ -182,7 +183,7 @@ fn main() {
                 .keep_alive(KEEP_ALIVE)
                 .build()
                 .expect("pool");
-            burst(|task| pool.execute(task).expect("accepted"));
+            burst(&|task| pool.execute(task).expect("accepted"));
             let ended = Instant::now();
             peak = peak.max(pool.stats().peak_threads);
             while pool.stats().threads > 2 {
@@ -218,46 +219,56 @@ fn main() {
             "×",
         );
     }
-    {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+
+    // ---- threads kept after a burst, idle or under a trickle ----
+    let ours = || {
+        ThreadPool::builder()
+            .min_threads(2)
+            .max_threads(16)
+            .keep_alive(KEEP_ALIVE)
+            .build()
+            .expect("pool")
+    };
+    let tokio = || {
+        tokio::runtime::Builder::new_current_thread()
             .max_blocking_threads(16)
             .thread_keep_alive(KEEP_ALIVE)
             .thread_name("tokio-blk")
             .build()
-            .expect("tokio");
-        let (peak, left) = threads_left("tokio-blk", |task| drop(runtime.spawn_blocking(task)));
-        let tokio = shrink("tokio_spawn_blocking");
-        record(
-            &mut records,
-            &tokio,
-            "threads at the end of the burst",
-            peak as f64,
-            "threads",
+            .expect("tokio")
+    };
+    for after in [After::Idle, After::Trickle] {
+        let pool = ours();
+        let threads = after_burst(
+            after,
+            || pool.stats().threads,
+            |task| pool.execute(task).expect("accepted"),
         );
-        record(
-            &mut records,
-            &tokio,
-            "threads 2 s later",
-            left as f64,
-            "threads",
+        record_after(&mut records, &shrink("perfect21"), after, threads);
+
+        let runtime = tokio();
+        let threads = after_burst(
+            after,
+            || threads_named("tokio-blk"),
+            |task| drop(runtime.spawn_blocking(task)),
         );
-    }
-    {
-        let (peak, left) = threads_left("blocking-", |task| blocking::unblock(task).detach());
-        let blocking = shrink("blocking (its own limits)");
-        record(
+        record_after(
             &mut records,
-            &blocking,
-            "threads at the end of the burst",
-            peak as f64,
-            "threads",
+            &shrink("tokio_spawn_blocking"),
+            after,
+            threads,
         );
-        record(
+
+        let threads = after_burst(
+            after,
+            || threads_named("blocking-"),
+            |task| blocking::unblock(task).detach(),
+        );
+        record_after(
             &mut records,
-            &blocking,
-            "threads 2 s later",
-            left as f64,
-            "threads",
+            &shrink("blocking (its own limits)"),
+            after,
+            threads,
         );
     }
 
@@ -265,11 +276,51 @@ fn main() {
     eprintln!("wrote {}", path.display());
 }
 
-/// Runs the burst through `submit`; returns the threads named `prefix` at
-/// its end and 2 s later.
-fn threads_left(prefix: &str, submit: impl Fn(Box<dyn FnOnce() + Send>)) -> (usize, usize) {
-    burst(submit);
-    let peak = threads_named(prefix);
-    std::thread::sleep(Duration::from_secs(2));
-    (peak, threads_named(prefix))
+/// What follows the burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// No task for 2 s.
+    Idle,
+    /// One tiny task every 10 ms for 3 s.
+    Trickle,
+}
+
+/// Runs the burst through `submit`, then `after`; returns the threads
+/// `count` saw at the end of the burst and at the end.
+fn after_burst(
+    after: After,
+    count: impl Fn() -> usize,
+    submit: impl Fn(Box<dyn FnOnce() + Send>),
+) -> (usize, usize) {
+    burst(&submit);
+    let peak = count();
+    let started = Instant::now();
+    match after {
+        After::Idle => std::thread::sleep(Duration::from_secs(2)),
+        After::Trickle => {
+            for round in 1..=300 {
+                submit(Box::new(|| ()));
+                let next = started + IDLE_PERIOD * round;
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+        }
+    }
+    (peak, count())
+}
+
+fn record_after(records: &mut Vec<Record>, case: &str, after: After, (peak, left): (usize, usize)) {
+    if after == After::Idle {
+        record(
+            records,
+            case,
+            "threads at the end of the burst",
+            peak as f64,
+            "threads",
+        );
+    }
+    let metric = match after {
+        After::Idle => "threads after 2 s idle",
+        After::Trickle => "threads after 3 s of 1 tiny task / 10 ms",
+    };
+    record(records, case, metric, left as f64, "threads");
 }
