@@ -145,6 +145,11 @@ fn shutdown_wakes_blocked_submitters_with_their_task() {
     });
     let stopper = common::on_thread(&pool, ThreadPool::shutdown_now);
     assert_eq!(submitter.join().unwrap(), Err(Error::ShutDown));
+    // The queued task is cancelled (the busy thread is let go only then:
+    // otherwise it could run the task first).
+    common::eventually(&pool, "the queued task to be cancelled", |s| {
+        s.cancelled == 1
+    });
     gate.open();
     stopper.join().unwrap();
     let stats = pool.stats();
