@@ -1,0 +1,233 @@
+//! The task queue: a lock-free MPMC queue (`crossbeam_queue::SegQueue`)
+//! behind one atomic word that counts the tasks admitted and not yet
+//! started, and carries the `CLOSED` bit.
+//!
+//! A submitter *admits* its task first (one CAS on the word, which is where
+//! capacity and shutdown are decided, so a refused task was never boxed),
+//! then pushes it. A worker pops, then decrements the count. The count is
+//! therefore never below the number of tasks in the queue, and "count is
+//! zero" is the emptiness test the hand-off protocol relies on (see
+//! `shared.rs`): it is one `SeqCst` location, which a worker can order
+//! against its own announcements.
+//!
+//! Under `cfg(perfect21_loom)` the queue is a loom mutex around a
+//! `VecDeque` (the word and its protocol stay as they are), so loom checks
+//! the pool's protocol over a linearizable queue.
+
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::Instant;
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{self, AtomicU64, AtomicUsize, Condvar, Mutex};
+use crate::task::Task;
+
+const CLOSED: u64 = 1 << 63;
+const COUNT: u64 = CLOSED - 1;
+
+/// Tasks the queue can hold when it is "unbounded".
+pub(crate) const UNBOUNDED: usize = 1 << 48;
+
+/// What [`TaskQueue::admit`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admit {
+    /// A place is reserved: push the task.
+    Admitted,
+    /// `capacity` tasks are waiting.
+    Full,
+    /// The pool is shutting down.
+    Closed,
+}
+
+pub(crate) struct TaskQueue {
+    word: CachePadded<AtomicU64>,
+    #[cfg(not(perfect21_loom))]
+    tasks: crossbeam_queue::SegQueue<Task>,
+    #[cfg(perfect21_loom)]
+    tasks: Mutex<std::collections::VecDeque<Task>>,
+    capacity: u64,
+    /// Submitters blocked on a full queue (`RejectionPolicy::Block`).
+    blocked: AtomicUsize,
+    space_lock: Mutex<()>,
+    space: Condvar,
+}
+
+impl std::fmt::Debug for TaskQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskQueue")
+            .field("queued", &self.len())
+            .field("closed", &self.is_closed())
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TaskQueue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            word: CachePadded::new(AtomicU64::new(0)),
+            tasks: Default::default(),
+            capacity: capacity as u64,
+            blocked: AtomicUsize::new(0),
+            space_lock: Mutex::new(()),
+            space: Condvar::new(),
+        }
+    }
+
+    /// Reserves a place for one task.
+    pub(crate) fn admit(&self) -> Admit {
+        if self.capacity == UNBOUNDED as u64 {
+            // One read-modify-write, no retry loop; undone if closed.
+            let word = self.word.fetch_add(1, SeqCst);
+            if word & CLOSED == 0 && word & COUNT < self.capacity {
+                return Admit::Admitted;
+            }
+            self.word.fetch_sub(1, SeqCst);
+            return if word & CLOSED != 0 {
+                Admit::Closed
+            } else {
+                Admit::Full
+            };
+        }
+        let mut word = self.word.load(SeqCst);
+        loop {
+            if word & CLOSED != 0 {
+                return Admit::Closed;
+            }
+            if word & COUNT >= self.capacity {
+                return Admit::Full;
+            }
+            match self
+                .word
+                .compare_exchange_weak(word, word + 1, SeqCst, SeqCst)
+            {
+                Ok(_) => return Admit::Admitted,
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// [`admit`](Self::admit), waiting for a place while the queue is full,
+    /// until `deadline` when there is one (`Full` then).
+    pub(crate) fn admit_waiting(&self, deadline: Option<Instant>) -> Admit {
+        let first = self.admit();
+        if first != Admit::Full {
+            return first;
+        }
+        self.blocked.fetch_add(1, SeqCst);
+        sync::announce_then_look();
+        let mut guard = sync::lock(&self.space_lock);
+        let admit = loop {
+            let admit = self.admit();
+            if admit != Admit::Full {
+                break admit;
+            }
+            let (next, timed_out) = sync::wait_until(&self.space, guard, deadline);
+            guard = next;
+            if timed_out {
+                // A wake-up meant for this waiter may have arrived with the
+                // timeout: one last try keeps the place from going unused.
+                break self.admit();
+            }
+        };
+        drop(guard);
+        self.blocked.fetch_sub(1, SeqCst);
+        admit
+    }
+
+    /// Pushes an admitted task.
+    pub(crate) fn push(&self, task: Task) {
+        #[cfg(not(perfect21_loom))]
+        self.tasks.push(task);
+        #[cfg(perfect21_loom)]
+        sync::lock(&self.tasks).push_back(task);
+    }
+
+    /// Takes the oldest task; `None` when no task is admitted.
+    pub(crate) fn pop(&self) -> Option<Task> {
+        self.pop_then(|| ())
+    }
+
+    /// [`pop`](Self::pop), running `taken` once the outcome is known and
+    /// before the count drops (a worker in transit leaves transit there, so
+    /// a task it took is counted by one of the two at every instant).
+    pub(crate) fn pop_then(&self, taken: impl FnOnce()) -> Option<Task> {
+        let mut spins = 0u32;
+        loop {
+            // The queue first: under load the word is touched once per task,
+            // by the decrement.
+            if let Some(task) = self.try_pop() {
+                taken();
+                self.word.fetch_sub(1, SeqCst);
+                self.wake_blocked_submitter();
+                return Some(task);
+            }
+            if self.word.load(SeqCst) & COUNT == 0 {
+                taken();
+                return None;
+            }
+            // A task is admitted but not pushed yet, or another worker has
+            // popped it and not yet decremented: both are instants away.
+            spins += 1;
+            if spins < 16 {
+                sync::spin_hint();
+            } else {
+                sync::thread::yield_now();
+            }
+        }
+    }
+
+    fn try_pop(&self) -> Option<Task> {
+        #[cfg(not(perfect21_loom))]
+        {
+            self.tasks.pop()
+        }
+        #[cfg(perfect21_loom)]
+        {
+            sync::lock(&self.tasks).pop_front()
+        }
+    }
+
+    fn wake_blocked_submitter(&self) {
+        sync::announce_then_look();
+        if self.blocked.load(SeqCst) > 0 {
+            // A blocked submitter holds the lock from its last `admit` until
+            // its wait releases it: after taking the lock here, it waits.
+            drop(sync::lock(&self.space_lock));
+            self.space.notify_one();
+        }
+    }
+
+    /// Tasks admitted and not yet started.
+    pub(crate) fn len(&self) -> usize {
+        (self.word.load(SeqCst) & COUNT) as usize
+    }
+
+    /// Submitters waiting for a place.
+    pub(crate) fn blocked(&self) -> usize {
+        self.blocked.load(SeqCst)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.word.load(SeqCst) & CLOSED != 0
+    }
+
+    /// Whether a worker has something to do: a task admitted, or the pool
+    /// closed (time to leave once the queue is empty).
+    pub(crate) fn has_work_or_closed(&self) -> bool {
+        self.word.load(SeqCst) != 0
+    }
+
+    /// Closed and empty: workers may exit.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.word.load(SeqCst) == CLOSED
+    }
+
+    /// Refuses every admission from now on and wakes blocked submitters
+    /// (they return `Closed`).
+    pub(crate) fn close(&self) {
+        self.word.fetch_or(CLOSED, SeqCst);
+        drop(sync::lock(&self.space_lock));
+        self.space.notify_all();
+    }
+}
