@@ -1,0 +1,383 @@
+//! The state every handle, submission and batch task shares — the queue,
+//! the in-flight count, the closed flag — and the one decision of when a
+//! batch goes out.
+//!
+//! Invariant: after every change of state, every batch that is ready under
+//! the policy has been dispatched, except batches made ready by the passing
+//! of time alone, which the timer task dispatches
+//! ([`FlushPolicy::Fixed`] only). User code (the batch function, an item's
+//! `Drop`) never runs under the lock.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use parking_lot::Mutex;
+use tokio::runtime::Handle;
+use tokio::sync::{Notify, Semaphore, oneshot};
+use tokio::time::Instant;
+
+use crate::config::Config;
+use crate::policy::{FlushPolicy, FlushReason};
+use crate::queue::{Entry, Queue};
+use crate::stats::{self, BatchStats, Counters, Histograms};
+use crate::submission::{Cancel, Submission};
+
+/// A boxed, sendable future.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The batch function, type-erased.
+pub(crate) type BatchFn<I, O, E> =
+    Box<dyn Fn(Vec<I>) -> BoxFuture<Result<Vec<O>, E>> + Send + Sync>;
+
+/// What every part of a batcher shares.
+pub(crate) struct Shared<I, O, E> {
+    state: Mutex<State<I, O, E>>,
+    pub(crate) config: Config,
+    pub(crate) batch_fn: BatchFn<I, O, E>,
+    /// One permit per free place in the queue. Submitters take one before
+    /// queueing (and forget it); it comes back when the item leaves the
+    /// queue, dispatched or cancelled.
+    pub(crate) room: Semaphore,
+    pub(crate) counters: Counters,
+    pub(crate) histograms: Mutex<Histograms>,
+    /// The keyed form's count of de-duplicated requests.
+    pub(crate) deduplicated: Option<Arc<AtomicU64>>,
+    /// Woken when the batcher is closed and nothing is queued or in flight.
+    drained: Notify,
+    /// Wakes the timer task ([`FlushPolicy::Fixed`]).
+    pub(crate) timer: Notify,
+    runtime: Handle,
+}
+
+struct State<I, O, E> {
+    queue: Queue<I, O, E>,
+    in_flight: usize,
+    closed: bool,
+    next_id: u64,
+}
+
+impl<I, O, E> State<I, O, E> {
+    fn drained(&self) -> bool {
+        self.closed && self.in_flight == 0 && self.queue.is_empty()
+    }
+}
+
+/// Items taken from the queue to run together.
+pub(crate) struct Batch<I, O, E> {
+    pub(crate) entries: Vec<Entry<I, O, E>>,
+    pub(crate) reason: FlushReason,
+    pub(crate) dispatched: Instant,
+}
+
+/// What the timer task does next.
+pub(crate) enum TimerStep {
+    /// The batcher is closed: closing flushed the queue, nothing is left
+    /// for the timer.
+    Exit,
+    /// Sleep until this deadline (the oldest item's `max_wait`), or until
+    /// woken if `None`.
+    Sleep(Option<Instant>),
+}
+
+impl<I, O, E> Shared<I, O, E>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    E: Clone + Send + 'static,
+{
+    pub(crate) fn new(
+        config: Config,
+        batch_fn: BatchFn<I, O, E>,
+        deduplicated: Option<Arc<AtomicU64>>,
+        runtime: Handle,
+    ) -> Self {
+        Self {
+            state: Mutex::new(State {
+                queue: Queue::new(),
+                in_flight: 0,
+                closed: false,
+                next_id: 0,
+            }),
+            room: Semaphore::new(config.queue_capacity),
+            config,
+            batch_fn,
+            counters: Counters::default(),
+            histograms: Mutex::new(Histograms::new()),
+            deduplicated,
+            drained: Notify::new(),
+            timer: Notify::new(),
+            runtime,
+        }
+    }
+
+    /// Queues an item whose room permit the caller has already taken (and
+    /// forgotten), dispatching a batch if one is now ready. Hands the item
+    /// back if the batcher is closed.
+    pub(crate) fn enqueue(self: &Arc<Self>, item: I) -> Result<Submission<O, E>, I> {
+        let (reply, receiver) = oneshot::channel();
+        let now = Instant::now();
+        let mut state = self.state.lock();
+        if state.closed {
+            return Err(item);
+        }
+        let id = state.next_id;
+        state.next_id += 1;
+        let was_empty = state.queue.is_empty();
+        state.queue.push(Entry {
+            id,
+            item,
+            reply,
+            enqueued: now,
+        });
+        Counters::add(&self.counters.submitted, 1);
+        let batch = self.next_batch(&mut state, now);
+        drop(state);
+        match batch {
+            Some(batch) => self.launch(batch),
+            None if was_empty && self.config.policy == FlushPolicy::Fixed => {
+                self.timer.notify_one();
+            }
+            None => {}
+        }
+        let cancel: Arc<dyn Cancel> = self.clone();
+        Ok(Submission::new(cancel, id, receiver))
+    }
+
+    /// The next batch to dispatch now, if the policy says one is ready and
+    /// a slot is free; takes the slot.
+    fn next_batch(&self, state: &mut State<I, O, E>, now: Instant) -> Option<Batch<I, O, E>> {
+        let config = &self.config;
+        if state.in_flight >= config.max_concurrent_batches {
+            return None;
+        }
+        let oldest = state.queue.oldest()?;
+        let reason = if state.closed {
+            FlushReason::Shutdown
+        } else if state.queue.len() >= config.max_batch_size {
+            FlushReason::Size
+        } else {
+            match config.policy {
+                FlushPolicy::Eager => FlushReason::Eager,
+                FlushPolicy::Fixed if now.saturating_duration_since(oldest) >= config.max_wait => {
+                    FlushReason::Time
+                }
+                FlushPolicy::Fixed => return None,
+            }
+        };
+        state.in_flight += 1;
+        Some(Batch {
+            entries: state.queue.take_front(config.max_batch_size),
+            reason,
+            dispatched: now,
+        })
+    }
+
+    /// Gives the queue room back for a batch's items and runs it on a new
+    /// task.
+    fn launch(self: &Arc<Self>, batch: Batch<I, O, E>) {
+        self.room.add_permits(batch.entries.len());
+        let slot = Slot {
+            shared: Arc::clone(self),
+            held: true,
+        };
+        // On a runtime that has shut down the task is dropped unpolled: the
+        // slot is released and the batch's callers see `Aborted`.
+        drop(self.runtime.spawn(slot.run(batch)));
+    }
+
+    /// A batch finished: frees its slot and, if another batch is ready,
+    /// takes the slot again for it (the caller runs it on the same task).
+    fn finish(&self) -> Option<Batch<I, O, E>> {
+        let now = Instant::now();
+        let mut state = self.state.lock();
+        state.in_flight -= 1;
+        let next = self.next_batch(&mut state, now);
+        let drained = state.drained();
+        let wake_timer =
+            next.is_none() && !state.queue.is_empty() && self.config.policy == FlushPolicy::Fixed;
+        drop(state);
+        if let Some(batch) = &next {
+            self.room.add_permits(batch.entries.len());
+        }
+        if drained {
+            self.drained.notify_waiters();
+        }
+        if wake_timer {
+            // A slot is free again: the timer may now have a deadline.
+            self.timer.notify_one();
+        }
+        next
+    }
+
+    /// A batch task ended without finishing (its runtime shut down).
+    fn release_slot(&self) {
+        let mut state = self.state.lock();
+        state.in_flight -= 1;
+        let drained = state.drained();
+        drop(state);
+        if drained {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// One round of the timer task: dispatches what `max_wait` made ready
+    /// and says how long to sleep.
+    pub(crate) fn timer_step(self: &Arc<Self>) -> TimerStep {
+        let now = Instant::now();
+        let mut batches = Vec::new();
+        let mut state = self.state.lock();
+        if state.closed {
+            return TimerStep::Exit;
+        }
+        while let Some(batch) = self.next_batch(&mut state, now) {
+            batches.push(batch);
+        }
+        let deadline = match state.queue.oldest() {
+            // With every slot taken, the next `finish` dispatches or wakes
+            // the timer; there is no deadline to keep meanwhile.
+            Some(oldest) if state.in_flight < self.config.max_concurrent_batches => {
+                Some(oldest + self.config.max_wait)
+            }
+            _ => None,
+        };
+        drop(state);
+        for batch in batches {
+            self.launch(batch);
+        }
+        TimerStep::Sleep(deadline)
+    }
+
+    /// Stops accepting items and dispatches everything queued, as slots
+    /// allow, without waiting for size or time. Idempotent.
+    pub(crate) fn close(self: &Arc<Self>) {
+        let now = Instant::now();
+        let mut batches = Vec::new();
+        let mut state = self.state.lock();
+        if state.closed {
+            return;
+        }
+        state.closed = true;
+        while let Some(batch) = self.next_batch(&mut state, now) {
+            batches.push(batch);
+        }
+        let drained = state.drained();
+        drop(state);
+        self.room.close();
+        self.timer.notify_one();
+        tracing::debug!(
+            target: "perfect21_batch",
+            batcher = %self.config.name,
+            batches = batches.len(),
+            "closing: flushing the queue"
+        );
+        for batch in batches {
+            self.launch(batch);
+        }
+        if drained {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Waits until the batcher is closed and has nothing queued or in
+    /// flight.
+    pub(crate) async fn wait_drained(&self) {
+        loop {
+            let notified = self.drained.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.state.lock().drained() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
+    /// Counts an item refused at the door.
+    pub(crate) fn rejected(&self) {
+        Counters::add(&self.counters.rejected, 1);
+    }
+
+    pub(crate) fn stats(&self) -> BatchStats {
+        let (in_flight, queued) = {
+            let state = self.state.lock();
+            (state.in_flight, state.queue.len())
+        };
+        let mut snapshot =
+            stats::snapshot(&self.counters, &self.histograms.lock(), in_flight, queued);
+        if let Some(deduplicated) = &self.deduplicated {
+            snapshot.deduplicated = deduplicated.load(Relaxed);
+        }
+        snapshot
+    }
+}
+
+impl<I, O, E> Cancel for Shared<I, O, E>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    E: Clone + Send + 'static,
+{
+    fn cancel(&self, id: u64) {
+        let removed = self.state.lock().queue.remove(id);
+        if let Some(entry) = removed {
+            Counters::add(&self.counters.cancelled, 1);
+            self.room.add_permits(1);
+            // Dropped here, outside the lock: the item's `Drop` is user code.
+            drop(entry);
+        }
+    }
+}
+
+/// One in-flight slot, held by the task running batches in it. If the task
+/// is dropped before the slot is handed back (its runtime shut down), the
+/// slot is released on drop.
+struct Slot<I, O, E>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    E: Clone + Send + 'static,
+{
+    shared: Arc<Shared<I, O, E>>,
+    held: bool,
+}
+
+impl<I, O, E> Slot<I, O, E>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    E: Clone + Send + 'static,
+{
+    /// Runs the batch, then every batch that is ready when the previous one
+    /// finishes, on this same task.
+    async fn run(mut self, mut batch: Batch<I, O, E>) {
+        loop {
+            self.shared.run_batch(batch).await;
+            match self.shared.finish() {
+                Some(next) => batch = next,
+                None => {
+                    self.held = false;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl<I, O, E> Drop for Slot<I, O, E>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    E: Clone + Send + 'static,
+{
+    fn drop(&mut self) {
+        if self.held {
+            self.shared.release_slot();
+        }
+    }
+}
