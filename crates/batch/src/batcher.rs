@@ -8,9 +8,9 @@ use tokio::sync::TryAcquireError;
 
 use crate::builder::BatcherBuilder;
 use crate::error::{BatchError, TrySubmitError};
-use crate::shared::Shared;
+use crate::shared::{Queued, Shared};
 use crate::stats::BatchStats;
-use crate::submission::Submission;
+use crate::submission::{Cancel, Submission, redeem};
 
 /// An async micro-batcher: callers submit one item each and await their own
 /// output, while the items travel to the batch function together.
@@ -80,18 +80,28 @@ where
 
     /// Submits `item` and resolves to its own output.
     ///
-    /// Waits (asynchronously) while `queue_capacity` items are queued. The
-    /// future is `'static` — it does not borrow the batcher. Dropping it
-    /// before the item's batch is dispatched removes the item: the batch
-    /// function never sees it. Fails with [`BatchError::Closed`] if the
-    /// batcher is closed before the item is queued.
+    /// Like every future, it does nothing until first polled: that is when
+    /// the item is queued (waiting, asynchronously, while `queue_capacity`
+    /// items are queued). The future is `'static` — it does not borrow the
+    /// batcher. If queueing the item makes a batch ready, this future runs
+    /// that batch itself: no task is spawned and no thread woken. Dropping
+    /// the future before the item's batch is dispatched removes the item —
+    /// the batch function never sees it; a batch it was running moves to a
+    /// task of its own. Fails with [`BatchError::Closed`] if the batcher is
+    /// closed before the item is queued.
     pub fn submit(
         &self,
         item: I,
-    ) -> impl Future<Output = Result<O, BatchError<E>>> + Send + 'static {
+    ) -> impl Future<Output = Result<O, BatchError<E>>> + Send + use<I, O, E> {
         let shared = Arc::clone(self.shared());
         async move {
-            match shared.room.acquire().await {
+            // Fast path: room now (a permit is free only when nobody waits
+            // for one, so this does not jump the queue of waiters).
+            let permit = match shared.room.try_acquire() {
+                Ok(permit) => Ok(permit),
+                Err(_full_or_closed) => shared.room.acquire().await,
+            };
+            match permit {
                 Ok(permit) => permit.forget(),
                 Err(_closed) => {
                     shared.rejected();
@@ -99,7 +109,15 @@ where
                 }
             }
             match shared.enqueue(item) {
-                Ok(submission) => submission.await,
+                Ok(Queued { ticket, ready }) => {
+                    let lead = ready.map(|batch| shared.lead(batch));
+                    redeem(&*shared, ticket, async {
+                        if let Some(lead) = lead {
+                            lead.await;
+                        }
+                    })
+                    .await
+                }
                 Err(_item) => {
                     shared.room.add_permits(1);
                     shared.rejected();
@@ -125,11 +143,20 @@ where
                 return Err(TrySubmitError::Closed(item));
             }
         }
-        shared.enqueue(item).map_err(|item| {
-            shared.room.add_permits(1);
-            shared.rejected();
-            TrySubmitError::Closed(item)
-        })
+        match shared.enqueue(item) {
+            Ok(Queued { ticket, ready }) => {
+                if let Some(batch) = ready {
+                    shared.launch(batch);
+                }
+                let queue: Arc<dyn Cancel> = Arc::clone(shared) as _;
+                Ok(Submission::new(queue, ticket))
+            }
+            Err(item) => {
+                shared.room.add_permits(1);
+                shared.rejected();
+                Err(TrySubmitError::Closed(item))
+            }
+        }
     }
 
     /// Stops accepting items, dispatches everything queued without waiting

@@ -71,7 +71,7 @@ where
     pub fn load(
         &self,
         key: K,
-    ) -> impl Future<Output = Result<Option<V>, BatchError<E>>> + Send + 'static {
+    ) -> impl Future<Output = Result<Option<V>, BatchError<E>>> + Send + use<K, V, E> {
         self.inner.submit(key)
     }
 

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::task::{Context, Poll, ready};
 
 use parking_lot::Mutex;
 use tokio::runtime::Handle;
@@ -21,8 +22,8 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::policy::{FlushPolicy, FlushReason};
 use crate::queue::{Entry, Queue};
-use crate::stats::{self, BatchStats, Counters, Histograms};
-use crate::submission::{Cancel, Submission};
+use crate::stats::{self, BatchStats, Counters, Histograms, QueueCounts};
+use crate::submission::{Cancel, Ticket};
 
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -55,7 +56,10 @@ struct State<I, O, E> {
     queue: Queue<I, O, E>,
     in_flight: usize,
     closed: bool,
+    /// Ids go to accepted items only, in order: this is also the number of
+    /// items submitted so far.
     next_id: u64,
+    cancelled: u64,
 }
 
 impl<I, O, E> State<I, O, E> {
@@ -69,6 +73,13 @@ pub(crate) struct Batch<I, O, E> {
     pub(crate) entries: Vec<Entry<I, O, E>>,
     pub(crate) reason: FlushReason,
     pub(crate) dispatched: Instant,
+}
+
+/// An item just queued: its ticket, and the batch its arrival made ready
+/// (if any), for the caller to run or launch.
+pub(crate) struct Queued<I, O, E> {
+    pub(crate) ticket: Ticket<O, E>,
+    pub(crate) ready: Option<Batch<I, O, E>>,
 }
 
 /// What the timer task does next.
@@ -99,6 +110,7 @@ where
                 in_flight: 0,
                 closed: false,
                 next_id: 0,
+                cancelled: 0,
             }),
             room: Semaphore::new(config.queue_capacity),
             config,
@@ -113,9 +125,10 @@ where
     }
 
     /// Queues an item whose room permit the caller has already taken (and
-    /// forgotten), dispatching a batch if one is now ready. Hands the item
-    /// back if the batcher is closed.
-    pub(crate) fn enqueue(self: &Arc<Self>, item: I) -> Result<Submission<O, E>, I> {
+    /// forgotten). If that makes a batch ready, the batch is returned for
+    /// the caller to run ([`lead`](Self::lead)) or [`launch`](Self::launch).
+    /// Hands the item back if the batcher is closed.
+    pub(crate) fn enqueue(self: &Arc<Self>, item: I) -> Result<Queued<I, O, E>, I> {
         let (reply, receiver) = oneshot::channel();
         let now = Instant::now();
         let mut state = self.state.lock();
@@ -131,18 +144,22 @@ where
             reply,
             enqueued: now,
         });
-        Counters::add(&self.counters.submitted, 1);
         let batch = self.next_batch(&mut state, now);
         drop(state);
-        match batch {
-            Some(batch) => self.launch(batch),
+        match &batch {
+            Some(batch) => self.room.add_permits(batch.entries.len()),
             None if was_empty && self.config.policy == FlushPolicy::Fixed => {
                 self.timer.notify_one();
             }
             None => {}
         }
-        let cancel: Arc<dyn Cancel> = self.clone();
-        Ok(Submission::new(cancel, id, receiver))
+        Ok(Queued {
+            ticket: Ticket {
+                id,
+                reply: receiver,
+            },
+            ready: batch,
+        })
     }
 
     /// The next batch to dispatch now, if the policy says one is ready and
@@ -174,10 +191,9 @@ where
         })
     }
 
-    /// Gives the queue room back for a batch's items and runs it on a new
-    /// task.
-    fn launch(self: &Arc<Self>, batch: Batch<I, O, E>) {
-        self.room.add_permits(batch.entries.len());
+    /// Runs a batch on a new task, which then goes on with every batch that
+    /// is ready when the previous one finishes.
+    pub(crate) fn launch(self: &Arc<Self>, batch: Batch<I, O, E>) {
         let slot = Slot {
             shared: Arc::clone(self),
             held: true,
@@ -185,6 +201,21 @@ where
         // On a runtime that has shut down the task is dropped unpolled: the
         // slot is released and the batch's callers see `Aborted`.
         drop(self.runtime.spawn(slot.run(batch)));
+    }
+
+    /// Runs a batch on the caller's task (a submitter that made it ready):
+    /// no task to spawn, no thread to wake. The next ready batch, if any,
+    /// is launched on its own task. If the caller stops waiting, the batch
+    /// moves to a task of its own and finishes there.
+    pub(crate) fn lead(self: &Arc<Self>, batch: Batch<I, O, E>) -> Lead {
+        let slot = Slot {
+            shared: Arc::clone(self),
+            held: true,
+        };
+        Lead {
+            run: Some(Box::pin(slot.run_once(batch))),
+            runtime: self.runtime.clone(),
+        }
     }
 
     /// A batch finished: frees its slot and, if another batch is ready,
@@ -244,6 +275,7 @@ where
         };
         drop(state);
         for batch in batches {
+            self.room.add_permits(batch.entries.len());
             self.launch(batch);
         }
         TimerStep::Sleep(deadline)
@@ -273,6 +305,7 @@ where
             "closing: flushing the queue"
         );
         for batch in batches {
+            self.room.add_permits(batch.entries.len());
             self.launch(batch);
         }
         if drained {
@@ -304,12 +337,16 @@ where
     }
 
     pub(crate) fn stats(&self) -> BatchStats {
-        let (in_flight, queued) = {
+        let queue = {
             let state = self.state.lock();
-            (state.in_flight, state.queue.len())
+            QueueCounts {
+                submitted: state.next_id,
+                cancelled: state.cancelled,
+                in_flight_batches: state.in_flight,
+                queued_items: state.queue.len(),
+            }
         };
-        let mut snapshot =
-            stats::snapshot(&self.counters, &self.histograms.lock(), in_flight, queued);
+        let mut snapshot = stats::snapshot(queue, &self.counters, &self.histograms.lock());
         if let Some(deduplicated) = &self.deduplicated {
             snapshot.deduplicated = deduplicated.load(Relaxed);
         }
@@ -324,9 +361,13 @@ where
     E: Clone + Send + 'static,
 {
     fn cancel(&self, id: u64) {
-        let removed = self.state.lock().queue.remove(id);
+        let removed = {
+            let mut state = self.state.lock();
+            let removed = state.queue.remove(id);
+            state.cancelled += u64::from(removed.is_some());
+            removed
+        };
         if let Some(entry) = removed {
-            Counters::add(&self.counters.cancelled, 1);
             self.room.add_permits(1);
             // Dropped here, outside the lock: the item's `Drop` is user code.
             drop(entry);
@@ -365,6 +406,44 @@ where
                     return;
                 }
             }
+        }
+    }
+
+    /// Runs the batch, then hands any next ready batch to a task of its own.
+    async fn run_once(mut self, batch: Batch<I, O, E>) {
+        self.shared.run_batch(batch).await;
+        let next = self.shared.finish();
+        self.held = false;
+        if let Some(next) = next {
+            self.shared.launch(next);
+        }
+    }
+}
+
+/// A batch run by the submitter that made it ready; see [`Shared::lead`].
+pub(crate) struct Lead {
+    run: Option<BoxFuture<()>>,
+    runtime: Handle,
+}
+
+impl Future for Lead {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(run) = &mut self.run {
+            ready!(run.as_mut().poll(cx));
+            self.run = None;
+        }
+        Poll::Ready(())
+    }
+}
+
+impl Drop for Lead {
+    fn drop(&mut self) {
+        // The leader stopped waiting: the other callers of the batch still
+        // wait for it.
+        if let Some(run) = self.run.take() {
+            drop(self.runtime.spawn(run));
         }
     }
 }

@@ -124,14 +124,23 @@ pub struct WaitSummary {
     pub max: Duration,
 }
 
-/// The counters, on their own cache lines (away from the queue's lock).
+/// The counts kept under the queue's lock (changed with the queue, so they
+/// cost no atomic operation of their own).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct QueueCounts {
+    pub(crate) submitted: u64,
+    pub(crate) cancelled: u64,
+    pub(crate) in_flight_batches: usize,
+    pub(crate) queued_items: usize,
+}
+
+/// The counters updated once per batch (or per refusal), on their own
+/// cache lines, away from the queue's lock.
 #[derive(Debug, Default)]
 #[repr(align(128))]
 pub(crate) struct Counters {
-    pub(crate) submitted: AtomicU64,
     pub(crate) completed: AtomicU64,
     pub(crate) failed: AtomicU64,
-    pub(crate) cancelled: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) deduplicated: AtomicU64,
     pub(crate) batches: AtomicU64,
@@ -233,17 +242,16 @@ fn record(histogram: &mut Histogram<u64>, value: u64) {
 
 /// A snapshot from the live parts.
 pub(crate) fn snapshot(
+    queue: QueueCounts,
     counters: &Counters,
     histograms: &Histograms,
-    in_flight_batches: usize,
-    queued_items: usize,
 ) -> BatchStats {
     let load = |c: &AtomicU64| c.load(Relaxed);
     BatchStats {
-        submitted: load(&counters.submitted),
+        submitted: queue.submitted,
         completed: load(&counters.completed),
         failed: load(&counters.failed),
-        cancelled: load(&counters.cancelled),
+        cancelled: queue.cancelled,
         rejected: load(&counters.rejected),
         deduplicated: load(&counters.deduplicated),
         batches: load(&counters.batches),
@@ -259,8 +267,8 @@ pub(crate) fn snapshot(
             panic: load(&counters.fail_panic),
             timeout: load(&counters.fail_timeout),
         },
-        in_flight_batches,
-        queued_items,
+        in_flight_batches: queue.in_flight_batches,
+        queued_items: queue.queued_items,
         batch_size: histograms.sizes(),
         queue_wait: histograms.waits(),
     }

@@ -19,6 +19,44 @@ pub(crate) trait Cancel: Send + Sync {
     fn cancel(&self, id: u64);
 }
 
+/// An accepted item: its id in the queue and the channel its outcome
+/// arrives on.
+pub(crate) struct Ticket<O, E> {
+    pub(crate) id: u64,
+    pub(crate) reply: oneshot::Receiver<Outcome<O, E>>,
+}
+
+/// Runs `first` (the batch this caller leads, if any), then awaits the
+/// ticket's outcome. If dropped before the outcome arrives, takes the item
+/// out of `queue` — borrowed, so no reference count is touched per item.
+pub(crate) async fn redeem<O, E, C: Cancel>(
+    queue: &C,
+    ticket: Ticket<O, E>,
+    first: impl Future<Output = ()>,
+) -> Outcome<O, E> {
+    struct CancelOnDrop<'a, C: Cancel> {
+        queue: &'a C,
+        id: u64,
+        armed: bool,
+    }
+    impl<C: Cancel> Drop for CancelOnDrop<'_, C> {
+        fn drop(&mut self) {
+            if self.armed {
+                self.queue.cancel(self.id);
+            }
+        }
+    }
+    let mut guard = CancelOnDrop {
+        queue,
+        id: ticket.id,
+        armed: true,
+    };
+    first.await;
+    let outcome = ticket.reply.await;
+    guard.armed = false;
+    outcome.unwrap_or(Err(BatchError::Aborted))
+}
+
 /// An accepted item's outcome, to await.
 ///
 /// Returned by [`Batcher::try_submit`](crate::Batcher::try_submit) (and
@@ -35,15 +73,11 @@ pub struct Submission<O, E> {
 }
 
 impl<O, E> Submission<O, E> {
-    pub(crate) fn new(
-        queue: Arc<dyn Cancel>,
-        id: u64,
-        reply: oneshot::Receiver<Outcome<O, E>>,
-    ) -> Self {
+    pub(crate) fn new(queue: Arc<dyn Cancel>, ticket: Ticket<O, E>) -> Self {
         Self {
             queue: Some(queue),
-            id,
-            reply,
+            id: ticket.id,
+            reply: ticket.reply,
         }
     }
 }
@@ -55,8 +89,8 @@ impl<O, E> Future for Submission<O, E> {
         match Pin::new(&mut self.reply).poll(cx) {
             Poll::Ready(outcome) => {
                 self.queue = None;
-                // The sender is dropped without a reply only when the task
-                // running the batch is dropped (its runtime shut down).
+                // The sender is dropped without a reply only when the batch
+                // is dropped unfinished (its runtime shut down).
                 Poll::Ready(outcome.unwrap_or(Err(BatchError::Aborted)))
             }
             Poll::Pending => Poll::Pending,
@@ -78,5 +112,53 @@ impl<O, E> fmt::Debug for Submission<O, E> {
             .field("id", &self.id)
             .field("done", &self.queue.is_none())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<u64>>);
+
+    impl Cancel for Recorder {
+        fn cancel(&self, id: u64) {
+            self.0.lock().unwrap().push(id);
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_while_leading_a_batch_cancels_the_item() {
+        let queue = Recorder::default();
+        let (_reply, receiver) = oneshot::channel::<Outcome<u8, ()>>();
+        let ticket = Ticket {
+            id: 7,
+            reply: receiver,
+        };
+        // The led batch never finishes; the caller gives up during it.
+        let mut redeeming = Box::pin(redeem(&queue, ticket, std::future::pending()));
+        tokio::select! {
+            biased;
+            _ = &mut redeeming => unreachable!("the led batch never finishes"),
+            () = std::future::ready(()) => {}
+        }
+        drop(redeeming);
+        assert_eq!(*queue.0.lock().unwrap(), [7]);
+    }
+
+    #[tokio::test]
+    async fn an_arrived_outcome_cancels_nothing() {
+        let queue = Recorder::default();
+        let (reply, receiver) = oneshot::channel::<Outcome<u8, ()>>();
+        reply.send(Ok(3)).unwrap();
+        let ticket = Ticket {
+            id: 1,
+            reply: receiver,
+        };
+        assert_eq!(redeem(&queue, ticket, async {}).await, Ok(3));
+        assert!(queue.0.lock().unwrap().is_empty());
     }
 }

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use perfect21_batch::{Batcher, FlushPolicy};
-use support::{Gate, Seen, doubler, settle};
+use support::{Gate, Seen, doubler, settle, within_a_day};
 
 fn fixed(seen: &Seen, gate: Option<Gate>) -> Batcher<u64, u64, String> {
     Batcher::builder(doubler(seen.clone(), gate))
@@ -82,4 +82,30 @@ async fn dropping_after_dispatch_discards_the_output_only() {
     assert_eq!(b.await, Ok(4));
     let stats = batcher.stats();
     assert_eq!((stats.cancelled, stats.completed), (0, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_submitter_that_stops_waiting_mid_batch_does_not_stall_the_others() {
+    // The third submit fills the batch and runs it on its own task; that
+    // task is aborted while the batch is in flight.
+    let (seen, gate) = (Seen::default(), Gate::closed());
+    let batcher = Batcher::builder(doubler(seen.clone(), Some(gate.clone())))
+        .flush_policy(FlushPolicy::Fixed)
+        .max_wait(Duration::from_secs(3600))
+        .max_batch_size(3)
+        .build()
+        .unwrap();
+    let a = batcher.try_submit(1).unwrap();
+    let b = batcher.try_submit(2).unwrap();
+    let leader = tokio::spawn(batcher.submit(3));
+    settle().await;
+    assert_eq!(seen.batches(), [vec![1, 2, 3]]);
+    leader.abort();
+    assert!(leader.await.unwrap_err().is_cancelled());
+    gate.open_all();
+    assert_eq!(within_a_day(a).await, Ok(2));
+    assert_eq!(within_a_day(b).await, Ok(4));
+    settle().await;
+    let stats = batcher.stats();
+    assert_eq!((stats.completed, stats.in_flight_batches), (3, 0));
 }

@@ -10,45 +10,62 @@ use redis::aio::MultiplexedConnection;
 
 const CALLERS: usize = 300;
 
-async fn connect() -> MultiplexedConnection {
+/// A connection, and keys `<prefix>:0` … `<prefix>:{CALLERS-1}` written
+/// except every 5th, each holding bytes that spell its number (and a zero
+/// byte).
+async fn seeded(prefix: &str) -> MultiplexedConnection {
     let url = perfect21_testkit::env::redis_url();
-    redis::Client::open(url.as_str())
+    let mut connection = redis::Client::open(url.as_str())
         .unwrap()
         .get_multiplexed_async_connection()
         .await
-        .unwrap()
-}
-
-/// Writes keys `<prefix>:0` … `<prefix>:{n-1}` except every 5th, each
-/// holding bytes that spell its number (and a zero byte).
-async fn seed(connection: &mut MultiplexedConnection, prefix: &str, n: usize) {
+        .unwrap();
     let mut pipe = redis::pipe();
-    for i in (0..n).filter(|i| i % 5 != 0) {
-        pipe.set(format!("{prefix}:{i}"), value(i)).ignore();
+    for (i, bytes) in (0..CALLERS).filter_map(|i| Some((i, value(i)?))) {
+        pipe.set(format!("{prefix}:{i}"), bytes).ignore();
     }
-    pipe.query_async::<()>(connection).await.unwrap();
+    pipe.query_async::<()>(&mut connection).await.unwrap();
+    connection
 }
 
-fn value(i: usize) -> Vec<u8> {
-    let mut bytes = i.to_string().into_bytes();
-    bytes.push(0);
-    bytes
+/// Deletes what `seeded` wrote.
+async fn clean(mut connection: MultiplexedConnection, prefix: &str) {
+    let keys: Vec<String> = (0..CALLERS).map(|i| format!("{prefix}:{i}")).collect();
+    redis::cmd("DEL")
+        .arg(keys)
+        .query_async::<()>(&mut connection)
+        .await
+        .unwrap();
+}
+
+/// What key `i` holds, if written.
+fn value(i: usize) -> Option<Vec<u8>> {
+    (!i.is_multiple_of(5)).then(|| {
+        let mut bytes = i.to_string().into_bytes();
+        bytes.push(0);
+        bytes
+    })
+}
+
+async fn mget(
+    mut connection: MultiplexedConnection,
+    keys: Vec<String>,
+) -> redis::RedisResult<Vec<Option<Vec<u8>>>> {
+    redis::cmd("MGET")
+        .arg(&keys)
+        .query_async(&mut connection)
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyed_mget_answers_each_caller_with_its_own_key() {
-    let mut connection = connect().await;
     let prefix = format!("perfect21-batch:test:keyed:{}", std::process::id());
-    seed(&mut connection, &prefix, CALLERS).await;
-
-    let mget = connection.clone();
+    let connection = seeded(&prefix).await;
+    let load = connection.clone();
     let batcher = KeyedBatcher::builder(move |keys: Vec<String>| {
-        let mut connection = mget.clone();
+        let connection = load.clone();
         async move {
-            let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-                .arg(&keys)
-                .query_async(&mut connection)
-                .await?;
+            let values = mget(connection, keys.clone()).await?;
             Ok::<_, redis::RedisError>(
                 keys.into_iter()
                     .zip(values)
@@ -71,8 +88,7 @@ async fn keyed_mget_answers_each_caller_with_its_own_key() {
         .collect();
     for task in tasks {
         let (i, outcome) = task.await.unwrap();
-        let expected = (i % 5 != 0).then(|| value(i));
-        assert_eq!(outcome.unwrap(), expected, "key {i}");
+        assert_eq!(outcome.unwrap(), value(i), "key {i}");
     }
     batcher.shutdown().await;
     let stats = batcher.stats();
@@ -83,35 +99,17 @@ async fn keyed_mget_answers_each_caller_with_its_own_key() {
         stats.batches,
         2 * CALLERS
     );
-    let _: () = redis::cmd("DEL")
-        .arg(
-            (0..CALLERS)
-                .map(|i| format!("{prefix}:{i}"))
-                .collect::<Vec<_>>(),
-        )
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    clean(connection, &prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_mget_routes_by_position() {
-    let mut connection = connect().await;
     let prefix = format!("perfect21-batch:test:plain:{}", std::process::id());
-    seed(&mut connection, &prefix, CALLERS).await;
-
-    let mget = connection.clone();
-    let batcher = Batcher::builder(move |keys: Vec<String>| {
-        let mut connection = mget.clone();
-        async move {
-            redis::cmd("MGET")
-                .arg(&keys)
-                .query_async::<Vec<Option<Vec<u8>>>>(&mut connection)
-                .await
-        }
-    })
-    .build()
-    .unwrap();
+    let connection = seeded(&prefix).await;
+    let load = connection.clone();
+    let batcher = Batcher::builder(move |keys: Vec<String>| mget(load.clone(), keys))
+        .build()
+        .unwrap();
     let tasks: Vec<_> = (0..CALLERS)
         .rev()
         .map(|i| {
@@ -121,15 +119,7 @@ async fn plain_mget_routes_by_position() {
         .collect();
     for task in tasks {
         let (i, outcome) = task.await.unwrap();
-        assert_eq!(outcome.unwrap(), (i % 5 != 0).then(|| value(i)), "key {i}");
+        assert_eq!(outcome.unwrap(), value(i), "key {i}");
     }
-    let _: () = redis::cmd("DEL")
-        .arg(
-            (0..CALLERS)
-                .map(|i| format!("{prefix}:{i}"))
-                .collect::<Vec<_>>(),
-        )
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    clean(connection, &prefix).await;
 }
