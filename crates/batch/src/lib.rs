@@ -16,6 +16,7 @@ mod policy;
 mod queue;
 mod run;
 mod shared;
+mod slot;
 mod stats;
 mod submission;
 mod timer;

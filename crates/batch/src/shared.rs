@@ -12,7 +12,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::task::{Context, Poll, ready};
 
 use parking_lot::Mutex;
 use tokio::runtime::Handle;
@@ -49,7 +48,7 @@ pub(crate) struct Shared<I, O, E> {
     drained: Notify,
     /// Wakes the timer task ([`FlushPolicy::Fixed`]).
     pub(crate) timer: Notify,
-    runtime: Handle,
+    pub(crate) runtime: Handle,
 }
 
 struct State<I, O, E> {
@@ -191,36 +190,9 @@ where
         })
     }
 
-    /// Runs a batch on a new task, which then goes on with every batch that
-    /// is ready when the previous one finishes.
-    pub(crate) fn launch(self: &Arc<Self>, batch: Batch<I, O, E>) {
-        let slot = Slot {
-            shared: Arc::clone(self),
-            held: true,
-        };
-        // On a runtime that has shut down the task is dropped unpolled: the
-        // slot is released and the batch's callers see `Aborted`.
-        drop(self.runtime.spawn(slot.run(batch)));
-    }
-
-    /// Runs a batch on the caller's task (a submitter that made it ready):
-    /// no task to spawn, no thread to wake. The next ready batch, if any,
-    /// is launched on its own task. If the caller stops waiting, the batch
-    /// moves to a task of its own and finishes there.
-    pub(crate) fn lead(self: &Arc<Self>, batch: Batch<I, O, E>) -> Lead {
-        let slot = Slot {
-            shared: Arc::clone(self),
-            held: true,
-        };
-        Lead {
-            run: Some(Box::pin(slot.run_once(batch))),
-            runtime: self.runtime.clone(),
-        }
-    }
-
     /// A batch finished: frees its slot and, if another batch is ready,
     /// takes the slot again for it (the caller runs it on the same task).
-    fn finish(&self) -> Option<Batch<I, O, E>> {
+    pub(crate) fn finish(&self) -> Option<Batch<I, O, E>> {
         let now = Instant::now();
         let mut state = self.state.lock();
         state.in_flight -= 1;
@@ -243,7 +215,7 @@ where
     }
 
     /// A batch task ended without finishing (its runtime shut down).
-    fn release_slot(&self) {
+    pub(crate) fn release_slot(&self) {
         let mut state = self.state.lock();
         state.in_flight -= 1;
         let drained = state.drained();
@@ -371,92 +343,6 @@ where
             self.room.add_permits(1);
             // Dropped here, outside the lock: the item's `Drop` is user code.
             drop(entry);
-        }
-    }
-}
-
-/// One in-flight slot, held by the task running batches in it. If the task
-/// is dropped before the slot is handed back (its runtime shut down), the
-/// slot is released on drop.
-struct Slot<I, O, E>
-where
-    I: Send + 'static,
-    O: Send + 'static,
-    E: Clone + Send + 'static,
-{
-    shared: Arc<Shared<I, O, E>>,
-    held: bool,
-}
-
-impl<I, O, E> Slot<I, O, E>
-where
-    I: Send + 'static,
-    O: Send + 'static,
-    E: Clone + Send + 'static,
-{
-    /// Runs the batch, then every batch that is ready when the previous one
-    /// finishes, on this same task.
-    async fn run(mut self, mut batch: Batch<I, O, E>) {
-        loop {
-            self.shared.run_batch(batch).await;
-            match self.shared.finish() {
-                Some(next) => batch = next,
-                None => {
-                    self.held = false;
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Runs the batch, then hands any next ready batch to a task of its own.
-    async fn run_once(mut self, batch: Batch<I, O, E>) {
-        self.shared.run_batch(batch).await;
-        let next = self.shared.finish();
-        self.held = false;
-        if let Some(next) = next {
-            self.shared.launch(next);
-        }
-    }
-}
-
-/// A batch run by the submitter that made it ready; see [`Shared::lead`].
-pub(crate) struct Lead {
-    run: Option<BoxFuture<()>>,
-    runtime: Handle,
-}
-
-impl Future for Lead {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(run) = &mut self.run {
-            ready!(run.as_mut().poll(cx));
-            self.run = None;
-        }
-        Poll::Ready(())
-    }
-}
-
-impl Drop for Lead {
-    fn drop(&mut self) {
-        // The leader stopped waiting: the other callers of the batch still
-        // wait for it.
-        if let Some(run) = self.run.take() {
-            drop(self.runtime.spawn(run));
-        }
-    }
-}
-
-impl<I, O, E> Drop for Slot<I, O, E>
-where
-    I: Send + 'static,
-    O: Send + 'static,
-    E: Clone + Send + 'static,
-{
-    fn drop(&mut self) {
-        if self.held {
-            self.shared.release_slot();
         }
     }
 }
