@@ -200,17 +200,13 @@ where
 /// A `batch-aint-one` batcher around `batch_fn`, with the `Immediate` policy
 /// (its counterpart of the eager policy) and the same limits as
 /// Perfect21's.
-pub fn aint_one<I, O, F, Fut, E>(
+pub fn aint_one<I, O, F>(
     batch_fn: F,
     max_batch_size: usize,
     max_concurrent_batches: usize,
 ) -> batch_aint_one::Batcher<FnProcessor<I, O, F>>
 where
-    I: Send + 'static,
-    O: Send + 'static,
-    F: Fn(Vec<I>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Vec<O>, E>> + Send,
-    E: std::fmt::Display,
+    FnProcessor<I, O, F>: batch_aint_one::Processor,
 {
     batch_aint_one::Batcher::builder()
         .name("batch-aint-one")

@@ -7,9 +7,16 @@ mod support;
 
 use std::time::Duration;
 
-use perfect21_batch::{Batcher, FlushPolicy};
+use perfect21_batch::{Batcher, BatcherBuilder, FlushPolicy};
 use support::{Gate, Seen, doubler, settle};
 use tokio::time::Instant;
+
+/// A `Fixed` batcher around `doubler`, to finish configuring.
+fn fixed(seen: &Seen, max_wait: Duration) -> BatcherBuilder<u64, u64, String> {
+    Batcher::builder(doubler(seen.clone(), None))
+        .flush_policy(FlushPolicy::Fixed)
+        .max_wait(max_wait)
+}
 
 #[tokio::test(start_paused = true)]
 async fn eager_sends_a_lone_item_at_once() {
@@ -31,11 +38,7 @@ async fn eager_sends_a_lone_item_at_once() {
 async fn fixed_makes_a_lone_item_wait_exactly_max_wait() {
     let seen = Seen::default();
     let max_wait = Duration::from_millis(7);
-    let batcher = Batcher::builder(doubler(seen.clone(), None))
-        .flush_policy(FlushPolicy::Fixed)
-        .max_wait(max_wait)
-        .build()
-        .unwrap();
+    let batcher = fixed(&seen, max_wait).build().unwrap();
     let start = Instant::now();
     assert_eq!(batcher.submit(5).await, Ok(10));
     assert_eq!(seen.times(), [start + max_wait]);
@@ -46,9 +49,7 @@ async fn fixed_makes_a_lone_item_wait_exactly_max_wait() {
 #[tokio::test(start_paused = true)]
 async fn fixed_sends_a_full_batch_without_waiting() {
     let seen = Seen::default();
-    let batcher = Batcher::builder(doubler(seen.clone(), None))
-        .flush_policy(FlushPolicy::Fixed)
-        .max_wait(Duration::from_secs(3600))
+    let batcher = fixed(&seen, Duration::from_secs(3600))
         .max_batch_size(4)
         .build()
         .unwrap();
@@ -68,11 +69,7 @@ async fn fixed_sends_a_full_batch_without_waiting() {
 async fn fixed_timer_restarts_from_the_next_oldest_item() {
     let seen = Seen::default();
     let max_wait = Duration::from_millis(10);
-    let batcher = Batcher::builder(doubler(seen.clone(), None))
-        .flush_policy(FlushPolicy::Fixed)
-        .max_wait(max_wait)
-        .build()
-        .unwrap();
+    let batcher = fixed(&seen, max_wait).build().unwrap();
     let start = Instant::now();
     let first = batcher.try_submit(1).unwrap();
     tokio::time::sleep(Duration::from_millis(4)).await;
