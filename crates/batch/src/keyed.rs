@@ -1,0 +1,224 @@
+//! [`KeyedBatcher`]: a batcher for lookups by key, which loads each
+//! distinct key of a batch once.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::batcher::Batcher;
+use crate::builder::{BatcherBuilder, KeyedBatcherBuilder};
+use crate::error::{BatchError, TrySubmitError};
+use crate::stats::BatchStats;
+use crate::submission::Submission;
+
+/// A batcher for lookups by key (a DataLoader).
+///
+/// The load function gets the distinct keys of a batch and returns what it
+/// found as `(key, value)` pairs — a `HashMap<K, V>`, a `Vec<(K, V)>`, any
+/// `IntoIterator<Item = (K, V)>`. Callers who asked for the same key in the
+/// same batch share one load (each gets a clone of the value).
+///
+/// **A key missing from the result is `Ok(None)`**: "not found" is an
+/// answer, not a failure — the way `MGET` answers `nil` and
+/// `WHERE id = ANY($1)` returns no row. Pairs for keys nobody asked for are
+/// ignored. Everything else — queueing, flush policy, backpressure,
+/// cancellation, shutdown, stats — is [`Batcher`]'s.
+pub struct KeyedBatcher<K, V, E>
+where
+    K: Send + 'static,
+    V: Send + 'static,
+    E: Clone + Send + 'static,
+{
+    inner: Batcher<K, Option<V>, E>,
+}
+
+impl<K, V, E> KeyedBatcher<K, V, E>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    E: Clone + Send + 'static,
+{
+    /// A builder around `load_fn`, which gets each batch's distinct keys (in
+    /// order of first request) and returns the pairs it found.
+    pub fn builder<F, Fut, R>(load_fn: F) -> KeyedBatcherBuilder<K, V, E>
+    where
+        F: Fn(Vec<K>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, E>> + Send + 'static,
+        R: IntoIterator<Item = (K, V)>,
+    {
+        let deduplicated = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&deduplicated);
+        BatcherBuilder::new(
+            Box::new(move |keys| {
+                let plan = Plan::new(keys);
+                counter.fetch_add(plan.duplicates() as u64, Relaxed);
+                let (unique, plan) = plan.split();
+                let load = load_fn(unique);
+                Box::pin(async move { Ok(plan.route(load.await?)) })
+            }),
+            Some(deduplicated),
+        )
+    }
+
+    /// Loads `key` in the next batch and resolves to its value, or
+    /// `Ok(None)` if the load function did not return it. Waits for room
+    /// like [`Batcher::submit`]; dropping the future before dispatch removes
+    /// the request.
+    pub fn load(
+        &self,
+        key: K,
+    ) -> impl Future<Output = Result<Option<V>, BatchError<E>>> + Send + use<K, V, E> {
+        self.inner.submit(key)
+    }
+
+    /// Queues a load without waiting, or hands the key back (see
+    /// [`Batcher::try_submit`]).
+    pub fn try_load(&self, key: K) -> Result<Submission<Option<V>, E>, TrySubmitError<K>> {
+        self.inner.try_submit(key)
+    }
+
+    /// See [`Batcher::shutdown`].
+    pub async fn shutdown(&self) {
+        self.inner.shutdown().await;
+    }
+
+    /// Whether the batcher has stopped accepting requests.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// A snapshot of the counters; `deduplicated` counts the requests that
+    /// shared another request's load.
+    pub fn stats(&self) -> BatchStats {
+        self.inner.stats()
+    }
+
+    /// The name given to the builder.
+    pub fn name(&self) -> &str {
+        self.inner.name()
+    }
+}
+
+impl<K, V, E> KeyedBatcher<K, V, E>
+where
+    K: Send + 'static,
+    V: Send + 'static,
+    E: Clone + Send + 'static,
+{
+    pub(crate) fn from_batcher(inner: Batcher<K, Option<V>, E>) -> Self {
+        Self { inner }
+    }
+}
+
+/// Which distinct key answers each request of a batch.
+struct Plan<K> {
+    /// Distinct key → its position in `unique`.
+    slots: HashMap<K, usize>,
+    unique: Vec<K>,
+    /// Request `i` is answered by `unique[slot_of[i]]`.
+    slot_of: Vec<usize>,
+}
+
+/// A plan without its key list (that went to the load function).
+struct Routes<K> {
+    slots: HashMap<K, usize>,
+    slot_of: Vec<usize>,
+}
+
+impl<K: Hash + Eq + Clone> Plan<K> {
+    fn new(keys: Vec<K>) -> Self {
+        let mut slots = HashMap::with_capacity(keys.len());
+        let mut unique = Vec::with_capacity(keys.len());
+        let mut slot_of = Vec::with_capacity(keys.len());
+        for key in keys {
+            let next = unique.len();
+            match slots.entry(key) {
+                Entry::Occupied(slot) => slot_of.push(*slot.get()),
+                Entry::Vacant(slot) => {
+                    unique.push(slot.key().clone());
+                    slot.insert(next);
+                    slot_of.push(next);
+                }
+            }
+        }
+        Self {
+            slots,
+            unique,
+            slot_of,
+        }
+    }
+
+    fn duplicates(&self) -> usize {
+        self.slot_of.len() - self.unique.len()
+    }
+
+    fn split(self) -> (Vec<K>, Routes<K>) {
+        (
+            self.unique,
+            Routes {
+                slots: self.slots,
+                slot_of: self.slot_of,
+            },
+        )
+    }
+}
+
+impl<K: Hash + Eq> Routes<K> {
+    /// One answer per request, in request order.
+    fn route<V: Clone>(self, found: impl IntoIterator<Item = (K, V)>) -> Vec<Option<V>> {
+        let mut values: Vec<Option<V>> = (0..self.slots.len()).map(|_| None).collect();
+        for (key, value) in found {
+            if let Some(value_slot) = self.slots.get(&key).and_then(|&slot| values.get_mut(slot)) {
+                *value_slot = Some(value);
+            }
+        }
+        self.slot_of
+            .iter()
+            .map(|&slot| values.get(slot).cloned().flatten())
+            .collect()
+    }
+}
+
+impl<K, V, E> Clone for KeyedBatcher<K, V, E>
+where
+    K: Send + 'static,
+    V: Send + 'static,
+    E: Clone + Send + 'static,
+{
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<K, V, E> fmt::Debug for KeyedBatcher<K, V, E>
+where
+    K: Send + 'static,
+    V: Send + 'static,
+    E: Clone + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("KeyedBatcher").field(&self.inner).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_each_request_to_its_key() {
+        let plan = Plan::new(vec!["b", "a", "b", "c", "a"]);
+        assert_eq!(plan.duplicates(), 2);
+        let (unique, routes) = plan.split();
+        assert_eq!(unique, ["b", "a", "c"]);
+        // "c" missing, an unrequested "z" ignored.
+        let answers = routes.route(vec![("a", 1), ("z", 9), ("b", 2)]);
+        assert_eq!(answers, [Some(2), Some(1), Some(2), None, Some(1)]);
+    }
+}

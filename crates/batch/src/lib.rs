@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod batcher;
+mod builder;
+mod config;
+mod error;
+mod keyed;
+mod policy;
+mod queue;
+mod run;
+mod shared;
+mod slot;
+mod stats;
+mod submission;
+mod timer;
+
+pub use batcher::Batcher;
+pub use builder::{BatcherBuilder, KeyedBatcherBuilder};
+pub use error::{BatchError, ConfigError, TrySubmitError};
+pub use keyed::KeyedBatcher;
+pub use policy::{FlushPolicy, FlushReason};
+pub use stats::{BatchStats, FailureCounts, FlushCounts, SizeSummary, WaitSummary};
+pub use submission::Submission;

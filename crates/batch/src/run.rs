@@ -1,0 +1,147 @@
+//! Running one batch: call the batch function (catching panics, enforcing
+//! `batch_timeout`), then hand each caller its own outcome.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::task::Poll;
+
+use tokio::sync::oneshot;
+use tracing::Instrument;
+
+use crate::error::BatchError;
+use crate::queue::Outcome;
+use crate::shared::{Batch, Shared};
+use crate::stats::Counters;
+
+impl<I, O, E> Shared<I, O, E>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    E: Clone + Send + 'static,
+{
+    /// Runs a dispatched batch to the end: every item's caller gets exactly
+    /// one outcome (or had stopped waiting).
+    pub(crate) async fn run_batch(&self, batch: Batch<I, O, E>) {
+        let Batch {
+            entries,
+            reason,
+            dispatched,
+        } = batch;
+        let size = entries.len();
+        self.counters.flushed(reason);
+        self.histograms.lock().record(
+            size,
+            entries
+                .iter()
+                .map(|entry| dispatched.saturating_duration_since(entry.enqueued)),
+        );
+        let mut items = Vec::with_capacity(size);
+        let mut replies = Vec::with_capacity(size);
+        for entry in entries {
+            items.push(entry.item);
+            replies.push(entry.reply);
+        }
+        let span = tracing::debug_span!(
+            target: "perfect21_batch",
+            "batch",
+            batcher = %self.config.name,
+            size,
+            reason = reason.as_str(),
+        );
+        let result = self.call(items).instrument(span.clone()).await;
+        let _entered = span.enter();
+        self.deliver(result, replies);
+    }
+
+    /// Calls the batch function; a panic (while creating or polling its
+    /// future) and a timeout become errors.
+    async fn call(&self, items: Vec<I>) -> Result<Vec<O>, BatchError<E>> {
+        let mut future = match catch_unwind(AssertUnwindSafe(|| (self.batch_fn)(items))) {
+            Ok(future) => future,
+            Err(payload) => return Err(panicked(payload)),
+        };
+        let caught = std::future::poll_fn(move |cx| {
+            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+                Ok(Poll::Ready(result)) => Poll::Ready(result.map_err(BatchError::Failed)),
+                Ok(Poll::Pending) => Poll::Pending,
+                Err(payload) => Poll::Ready(Err(panicked(payload))),
+            }
+        });
+        match self.config.batch_timeout {
+            None => caught.await,
+            Some(after) => tokio::time::timeout(after, caught)
+                .await
+                .unwrap_or(Err(BatchError::Timeout { after })),
+        }
+    }
+
+    /// Hands output `i` to caller `i`, or the batch's error to every caller.
+    fn deliver(
+        &self,
+        result: Result<Vec<O>, BatchError<E>>,
+        replies: Vec<oneshot::Sender<Outcome<O, E>>>,
+    ) {
+        let expected = replies.len();
+        let result = match result {
+            Ok(outputs) if outputs.len() != expected => Err(BatchError::OutputCountMismatch {
+                expected,
+                actual: outputs.len(),
+            }),
+            other => other,
+        };
+        let counters = &self.counters;
+        match result {
+            Ok(outputs) => {
+                Counters::add(&counters.completed, expected);
+                for (reply, output) in replies.into_iter().zip(outputs) {
+                    // A caller that stopped waiting after dispatch: its
+                    // output is dropped.
+                    let _ = reply.send(Ok(output));
+                }
+            }
+            Err(error) => {
+                Counters::add(&counters.failed, expected);
+                let name = &self.config.name;
+                match &error {
+                    BatchError::Failed(_) => {
+                        Counters::add(&counters.fail_error, 1);
+                        tracing::debug!(target: "perfect21_batch", batcher = %name, "batch function returned an error");
+                    }
+                    BatchError::OutputCountMismatch { actual, .. } => {
+                        Counters::add(&counters.fail_mismatch, 1);
+                        tracing::warn!(target: "perfect21_batch", batcher = %name, expected, actual, "batch function returned the wrong number of outputs");
+                    }
+                    BatchError::Panicked { message } => {
+                        Counters::add(&counters.fail_panic, 1);
+                        tracing::warn!(target: "perfect21_batch", batcher = %name, %message, "batch function panicked");
+                    }
+                    BatchError::Timeout { after } => {
+                        Counters::add(&counters.fail_timeout, 1);
+                        tracing::warn!(target: "perfect21_batch", batcher = %name, ?after, "batch function timed out");
+                    }
+                    BatchError::Closed | BatchError::Aborted => {}
+                }
+                let mut replies = replies.into_iter();
+                let last = replies.next_back();
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                if let Some(reply) = last {
+                    let _ = reply.send(Err(error));
+                }
+            }
+        }
+    }
+}
+
+/// A panic payload's message.
+fn panicked<E>(payload: Box<dyn Any + Send>) -> BatchError<E> {
+    let message = match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => match payload.downcast::<&'static str>() {
+            Ok(message) => (*message).to_string(),
+            Err(_) => "a panic with a non-string payload".to_string(),
+        },
+    };
+    BatchError::Panicked { message }
+}
