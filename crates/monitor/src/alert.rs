@@ -94,7 +94,12 @@ impl AlertRule {
         Self::new(name, metric, Direction::Below, warning)
     }
 
-    fn new(name: impl Into<String>, metric: impl Into<String>, dir: Direction, warning: f64) -> Self {
+    fn new(
+        name: impl Into<String>,
+        metric: impl Into<String>,
+        dir: Direction,
+        warning: f64,
+    ) -> Self {
         Self {
             name: name.into(),
             metric: metric.into(),
@@ -407,7 +412,10 @@ fn step(
             };
             step_pending(rule, s, now, held, &event)
         }
-        Phase::Firing { severity, last_sent } => {
+        Phase::Firing {
+            severity,
+            last_sent,
+        } => {
             if rule.cleared(v, warn) {
                 return (None, Some(event(AlertState::Resolved, severity, s.since)));
             }
@@ -422,7 +430,10 @@ fn step(
                     severity: Severity::Critical,
                     last_sent: now,
                 };
-                return (Some(s), Some(event(AlertState::Escalated, Severity::Critical, s.since)));
+                return (
+                    Some(s),
+                    Some(event(AlertState::Escalated, Severity::Critical, s.since)),
+                );
             }
             let severity = if severity == Severity::Critical && rule.cleared(v, crit) {
                 Severity::Warning

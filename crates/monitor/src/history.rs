@@ -90,7 +90,11 @@ impl History {
     /// current / avg / min / max / p95 / count of `key` over the last
     /// `window`; `None` when it has no point in the window.
     pub fn summary(&self, key: &SeriesKey, window: Duration) -> Option<Summary> {
-        let values: Vec<f64> = self.points(key, window).into_iter().map(|(_, v)| v).collect();
+        let values: Vec<f64> = self
+            .points(key, window)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
         summarize(&values)
     }
 

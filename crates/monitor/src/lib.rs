@@ -36,7 +36,9 @@ pub use monitor::{Monitor, MonitorBuilder, MonitorHandle, MonitorStats, Snapshot
 pub use probe::{DEFAULT_MEMORY_THRESHOLD, MemoryProbe};
 pub use prometheus::render_prometheus;
 pub use registry::{Counter, Gauge, Metric, MetricValue, Registry};
-pub use report::{AlertReport, ApiReport, Recommendation, Report, SeriesSummary, Stat, SystemReport};
+pub use report::{
+    AlertReport, ApiReport, Recommendation, Report, SeriesSummary, Stat, SystemReport,
+};
 pub use sampler::{SampleKinds, Sampler, SystemSampler, current_rss};
 pub use series::{Point, SeriesKey};
 pub use sink::{AlertSink, ChannelSink, TracingSink};

@@ -47,7 +47,14 @@ impl std::fmt::Debug for MonitorBuilder {
             .field("system", &self.system)
             .field("samplers", &self.samplers.len())
             .field("rules", &self.rules.len())
-            .field("sinks", &self.sinks.iter().map(|s| s.name().to_owned()).collect::<Vec<_>>())
+            .field(
+                "sinks",
+                &self
+                    .sinks
+                    .iter()
+                    .map(|s| s.name().to_owned())
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -212,7 +219,7 @@ impl MonitorBuilder {
 /// use std::time::Duration;
 /// use perfect21_monitor::{AlertRule, Monitor, SampleKinds, TracingSink};
 ///
-/// # #[tokio::main(flavor = "current_thread")]
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), perfect21_monitor::MonitorError> {
 /// let monitor = Monitor::builder()
 ///     .interval(Duration::from_millis(10))
@@ -344,7 +351,11 @@ impl Monitor {
         for sink in std::mem::take(&mut self.sinks) {
             let (tx, rx) = mpsc::channel(self.sink_queue);
             queues.push((sink.name().to_owned(), tx));
-            workers.push(tokio::spawn(sink_worker(sink, rx, Arc::clone(&self.shared))));
+            workers.push(tokio::spawn(sink_worker(
+                sink,
+                rx,
+                Arc::clone(&self.shared),
+            )));
         }
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -388,7 +399,9 @@ impl Monitor {
             sampler.sample(&mut points);
         }
         let sampled = points.len();
-        let elapsed = state.last.map(|t| now.saturating_duration_since(t).as_secs_f64());
+        let elapsed = state
+            .last
+            .map(|t| now.saturating_duration_since(t).as_secs_f64());
         state.last = Some(now);
         application_points(shared, state, elapsed, &mut points);
         *shared.exported.write() = points[..sampled].to_vec();
@@ -614,7 +627,11 @@ impl MonitorHandle {
     /// path ends in `.json`, text otherwise. When `path` is a directory the
     /// file is `report-YYYY-MM-DD.txt` inside it (the original's dated
     /// daily file). Returns the path written.
-    pub fn write_report(&self, path: impl AsRef<Path>, window: Duration) -> Result<PathBuf, MonitorError> {
+    pub fn write_report(
+        &self,
+        path: impl AsRef<Path>,
+        window: Duration,
+    ) -> Result<PathBuf, MonitorError> {
         self.report(window).write(path)
     }
 

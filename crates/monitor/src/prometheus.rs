@@ -24,7 +24,10 @@ pub fn render_prometheus(registry: &Registry, points: &[Point]) -> String {
     let mut out = String::with_capacity(4096);
     let mut by_name: BTreeMap<String, Vec<(SeriesKey, Metric)>> = BTreeMap::new();
     for (key, metric) in registry.metrics() {
-        by_name.entry(metric_name(&key.name)).or_default().push((key, metric));
+        by_name
+            .entry(metric_name(&key.name))
+            .or_default()
+            .push((key, metric));
     }
     for (name, series) in &by_name {
         let kind = match series[0].1 {
@@ -49,7 +52,13 @@ pub fn render_prometheus(registry: &Registry, points: &[Point]) -> String {
                     }
                     let sum = merged.mean() * merged.len() as f64 / 1e6;
                     line(&mut out, &format!("{name}_sum"), key, None, sum);
-                    line(&mut out, &format!("{name}_count"), key, None, merged.len() as f64);
+                    line(
+                        &mut out,
+                        &format!("{name}_count"),
+                        key,
+                        None,
+                        merged.len() as f64,
+                    );
                 }
             }
         }
@@ -120,7 +129,10 @@ fn label_name(name: &str) -> String {
 fn sanitize(name: &str, colon: bool) -> String {
     let mut out = String::with_capacity(name.len() + 1);
     for (i, c) in name.chars().enumerate() {
-        let ok = c.is_ascii_alphabetic() || c == '_' || (colon && c == ':') || (i > 0 && c.is_ascii_digit());
+        let ok = c.is_ascii_alphabetic()
+            || c == '_'
+            || (colon && c == ':')
+            || (i > 0 && c.is_ascii_digit());
         if i == 0 && c.is_ascii_digit() {
             out.push('_');
             out.push(c);

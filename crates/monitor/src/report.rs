@@ -136,7 +136,10 @@ impl Recommendation {
             return Err(invalid("recommendation.metric", "must not be empty"));
         }
         if !self.threshold.is_finite() {
-            return Err(invalid("recommendation.threshold", "must be a finite number"));
+            return Err(invalid(
+                "recommendation.threshold",
+                "must be a finite number",
+            ));
         }
         Ok(())
     }
@@ -251,7 +254,10 @@ impl Report {
             latency_p95_seconds: named(history, &format!("{}_p95", api.latency), window),
         };
         let alerts = AlertReport {
-            fired: events.iter().filter(|e| e.state == AlertState::Firing).count(),
+            fired: events
+                .iter()
+                .filter(|e| e.state == AlertState::Firing)
+                .count(),
             critical: events
                 .iter()
                 .filter(|e| {
@@ -259,7 +265,10 @@ impl Report {
                         && matches!(e.state, AlertState::Firing | AlertState::Escalated)
                 })
                 .count(),
-            resolved: events.iter().filter(|e| e.state == AlertState::Resolved).count(),
+            resolved: events
+                .iter()
+                .filter(|e| e.state == AlertState::Resolved)
+                .count(),
             events,
         };
         let mut recommendations = Vec::new();
@@ -271,10 +280,7 @@ impl Report {
                     Direction::Below => v < r.threshold,
                 };
                 if hit {
-                    recommendations.push(format!(
-                        "{} ({:?} {:.2}): {}",
-                        key, r.stat, v, r.advice
-                    ));
+                    recommendations.push(format!("{} ({:?} {:.2}): {}", key, r.stat, v, r.advice));
                 }
             }
         }
@@ -300,21 +306,75 @@ impl Report {
         );
         t.push_str("System\n");
         row(&mut t, "CPU %", self.system.cpu_percent.as_ref(), 1.0, "");
-        row(&mut t, "load (1 min)", self.system.load_1m.as_ref(), 1.0, "");
-        row(&mut t, "memory %", self.system.memory_percent.as_ref(), 1.0, "");
-        row(&mut t, "swap used", self.system.swap_used_bytes.as_ref(), 1.0 / 1_048_576.0, " MiB");
+        row(
+            &mut t,
+            "load (1 min)",
+            self.system.load_1m.as_ref(),
+            1.0,
+            "",
+        );
+        row(
+            &mut t,
+            "memory %",
+            self.system.memory_percent.as_ref(),
+            1.0,
+            "",
+        );
+        row(
+            &mut t,
+            "swap used",
+            self.system.swap_used_bytes.as_ref(),
+            1.0 / 1_048_576.0,
+            " MiB",
+        );
         for d in &self.system.disks_percent {
-            row(&mut t, &format!("disk % {}", d.series), Some(&d.summary), 1.0, "");
+            row(
+                &mut t,
+                &format!("disk % {}", d.series),
+                Some(&d.summary),
+                1.0,
+                "",
+            );
         }
-        row(&mut t, "process RSS", self.system.process_rss_bytes.as_ref(), 1.0 / 1_048_576.0, " MiB");
-        row(&mut t, "process CPU %", self.system.process_cpu_percent.as_ref(), 1.0, "");
+        row(
+            &mut t,
+            "process RSS",
+            self.system.process_rss_bytes.as_ref(),
+            1.0 / 1_048_576.0,
+            " MiB",
+        );
+        row(
+            &mut t,
+            "process CPU %",
+            self.system.process_cpu_percent.as_ref(),
+            1.0,
+            "",
+        );
         t.push_str("\nAPI\n");
-        row(&mut t, "requests/s", self.api.request_rate.as_ref(), 1.0, "");
+        row(
+            &mut t,
+            "requests/s",
+            self.api.request_rate.as_ref(),
+            1.0,
+            "",
+        );
         for l in &self.api.latency_p95_seconds {
-            row(&mut t, &format!("P95 {}", l.series), Some(&l.summary), 1000.0, " ms");
+            row(
+                &mut t,
+                &format!("P95 {}", l.series),
+                Some(&l.summary),
+                1000.0,
+                " ms",
+            );
         }
         t.push_str("\nErrors\n");
-        row(&mut t, "error rate %", self.api.error_rate_percent.as_ref(), 1.0, "");
+        row(
+            &mut t,
+            "error rate %",
+            self.api.error_rate_percent.as_ref(),
+            1.0,
+            "",
+        );
         let _ = writeln!(
             t,
             "  alerts: {} fired, {} critical, {} resolved",

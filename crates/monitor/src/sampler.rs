@@ -139,7 +139,10 @@ impl SystemSampler {
             None
         };
         let networks = if kinds.network {
-            Some(Networks::new_with_refreshed_list().map_err(|e| MonitorError::System(e.to_string()))?)
+            Some(
+                Networks::new_with_refreshed_list()
+                    .map_err(|e| MonitorError::System(e.to_string()))?,
+            )
         } else {
             None
         };
@@ -250,8 +253,16 @@ impl SystemSampler {
                 let name = name.to_string_lossy();
                 let labels = [("interface", name.as_ref())];
                 let (rx, tx) = (data.total_received(), data.total_transmitted());
-                out.push(Point::labelled("network_received_bytes", &labels, rx as f64));
-                out.push(Point::labelled("network_transmitted_bytes", &labels, tx as f64));
+                out.push(Point::labelled(
+                    "network_received_bytes",
+                    &labels,
+                    rx as f64,
+                ));
+                out.push(Point::labelled(
+                    "network_transmitted_bytes",
+                    &labels,
+                    tx as f64,
+                ));
                 let prev = self.totals.insert(name.to_string(), (rx, tx));
                 if let (Some((prx, ptx)), Some(secs)) = (prev, elapsed)
                     && secs > 0.0
@@ -279,7 +290,10 @@ impl SystemSampler {
                     .with_tasks(),
             );
             if let Some(p) = self.system.process(self.pid) {
-                out.push(Point::new("process_resident_memory_bytes", p.memory() as f64));
+                out.push(Point::new(
+                    "process_resident_memory_bytes",
+                    p.memory() as f64,
+                ));
                 out.push(Point::new(
                     "process_virtual_memory_bytes",
                     p.virtual_memory() as f64,

@@ -102,7 +102,10 @@ impl WebhookSinkBuilder {
             return Err(invalid("timeout", "must be 1 ms..=10 min"));
         }
         if self.retries > 10 {
-            return Err(invalid("retries", format!("must be 0..=10, got {}", self.retries)));
+            return Err(invalid(
+                "retries",
+                format!("must be 0..=10, got {}", self.retries),
+            ));
         }
         if self.backoff > Duration::from_secs(60) {
             return Err(invalid("retry_backoff", "must be at most 1 min"));

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use perfect21_monitor::{
-    AlertEvent, AlertRule, AlertSink, AlertState, ChannelSink, Monitor, MonitorError, MonitorHandle,
-    Point, SampleKinds, Severity, SinkError,
+    AlertEvent, AlertRule, AlertSink, AlertState, ChannelSink, Monitor, MonitorError,
+    MonitorHandle, Point, SampleKinds, Severity, SinkError,
 };
 use tokio::sync::mpsc::Receiver;
 use tokio::sync::mpsc::error::TryRecvError;
@@ -31,7 +31,9 @@ fn start(fake: &Fake, rule: AlertRule) -> (MonitorHandle, Receiver<AlertEvent>) 
     let monitor = Monitor::builder()
         .interval(Duration::from_secs(1))
         .system(SampleKinds::none())
-        .sampler(move |out: &mut Vec<Point>| out.push(Point::new("queue_depth", *f.0.lock().unwrap())))
+        .sampler(move |out: &mut Vec<Point>| {
+            out.push(Point::new("queue_depth", *f.0.lock().unwrap()))
+        })
         .rules([rule])
         .sink(sink)
         .build()
@@ -67,7 +69,10 @@ async fn fires_after_for_duration_escalates_repeats_resolves_once() {
     assert_quiet(&mut rx);
     sleep(Duration::from_secs(1)).await; // t=10.5
     let e = next(&mut rx);
-    assert_eq!((e.state, e.severity), (AlertState::Firing, Severity::Warning));
+    assert_eq!(
+        (e.state, e.severity),
+        (AlertState::Firing, Severity::Warning)
+    );
     assert_eq!((e.value, e.threshold), (90.0, 80.0));
     assert_eq!(e.active_seconds, 10.0);
     assert_quiet(&mut rx);
@@ -78,7 +83,10 @@ async fn fires_after_for_duration_escalates_repeats_resolves_once() {
     assert_quiet(&mut rx);
     sleep(Duration::from_secs(1)).await; // t=21.5
     let e = next(&mut rx);
-    assert_eq!((e.state, e.severity), (AlertState::Escalated, Severity::Critical));
+    assert_eq!(
+        (e.state, e.severity),
+        (AlertState::Escalated, Severity::Critical)
+    );
     assert_eq!(e.threshold, 96.0);
 
     // Repeats 60 s after the last notification (t=81), not before.
@@ -86,7 +94,10 @@ async fn fires_after_for_duration_escalates_repeats_resolves_once() {
     assert_quiet(&mut rx);
     sleep(Duration::from_secs(1)).await; // t=81.5
     let e = next(&mut rx);
-    assert_eq!((e.state, e.severity), (AlertState::Repeat, Severity::Critical));
+    assert_eq!(
+        (e.state, e.severity),
+        (AlertState::Repeat, Severity::Critical)
+    );
 
     // Hovering just under the threshold (inside the 10 % band): no resolve,
     // no new alerts.
@@ -116,7 +127,8 @@ async fn fires_after_for_duration_escalates_repeats_resolves_once() {
 #[tokio::test(start_paused = true)]
 async fn a_value_hovering_at_the_threshold_never_fires() {
     let fake = Fake::new(79.0);
-    let rule = AlertRule::above("deep_queue", "queue_depth", 80.0).for_duration(Duration::from_secs(5));
+    let rule =
+        AlertRule::above("deep_queue", "queue_depth", 80.0).for_duration(Duration::from_secs(5));
     let (monitor, mut rx) = start(&fake, rule);
     // Noisy samples above the threshold, never 5 s in a row.
     for i in 0..60 {
@@ -137,11 +149,17 @@ async fn below_rules_and_zero_for_duration() {
     let (monitor, mut rx) = start(&fake, rule);
     sleep(Duration::from_millis(500)).await;
     let e = next(&mut rx);
-    assert_eq!((e.state, e.severity), (AlertState::Firing, Severity::Warning));
+    assert_eq!(
+        (e.state, e.severity),
+        (AlertState::Firing, Severity::Warning)
+    );
     fake.set(1.0);
     sleep(Duration::from_secs(1)).await;
     let e = next(&mut rx);
-    assert_eq!((e.state, e.severity), (AlertState::Escalated, Severity::Critical));
+    assert_eq!(
+        (e.state, e.severity),
+        (AlertState::Escalated, Severity::Critical)
+    );
     fake.set(10.4); // above 10 but inside the 5 % band
     sleep(Duration::from_secs(1)).await;
     assert_quiet(&mut rx);
@@ -183,7 +201,9 @@ async fn failing_and_panicking_sinks_are_counted_and_do_not_block_others() {
     let monitor = Monitor::builder()
         .interval(Duration::from_secs(1))
         .system(SampleKinds::none())
-        .sampler(move |out: &mut Vec<Point>| out.push(Point::new("queue_depth", *f.0.lock().unwrap())))
+        .sampler(move |out: &mut Vec<Point>| {
+            out.push(Point::new("queue_depth", *f.0.lock().unwrap()))
+        })
         .rules([AlertRule::above("q", "queue_depth", 80.0)
             .for_duration(Duration::ZERO)
             .repeat_interval(Duration::from_secs(1))])
@@ -215,14 +235,25 @@ fn invalid_configuration_names_the_field() {
     };
     let base = || Monitor::builder().system(SampleKinds::none());
     assert_eq!(field(base().interval(Duration::ZERO).build()), "interval");
-    assert_eq!(field(base().history_capacity(0).build()), "history_capacity");
+    assert_eq!(
+        field(base().history_capacity(0).build()),
+        "history_capacity"
+    );
     assert_eq!(field(base().sink_queue(0).build()), "sink_queue");
     assert_eq!(
-        field(base().rule(AlertRule::above("r", "m", 1.0).hysteresis(0.9)).build()),
+        field(
+            base()
+                .rule(AlertRule::above("r", "m", 1.0).hysteresis(0.9))
+                .build()
+        ),
         "rule.hysteresis"
     );
     assert_eq!(
-        field(base().rule(AlertRule::above("r", "m", 10.0).critical(5.0)).build()),
+        field(
+            base()
+                .rule(AlertRule::above("r", "m", 10.0).critical(5.0))
+                .build()
+        ),
         "rule.critical"
     );
     assert_eq!(
@@ -230,10 +261,17 @@ fn invalid_configuration_names_the_field() {
         "rule.warning"
     );
     assert_eq!(
-        field(base().rule(AlertRule::above("r", "m", 1.0).repeat_interval(Duration::ZERO)).build()),
+        field(
+            base()
+                .rule(AlertRule::above("r", "m", 1.0).repeat_interval(Duration::ZERO))
+                .build()
+        ),
         "rule.repeat_interval"
     );
-    assert_eq!(field(base().rule(AlertRule::above("", "m", 1.0)).build()), "rule.name");
+    assert_eq!(
+        field(base().rule(AlertRule::above("", "m", 1.0)).build()),
+        "rule.name"
+    );
 }
 
 #[test]

@@ -68,12 +68,45 @@ fn durations_are_recorded_in_microseconds_and_clamped() {
 
 #[test]
 fn invalid_histogram_options_name_the_field() {
-    let e = LatencyHistogram::builder().significant_figures(6).build().unwrap_err();
-    assert!(matches!(e, MonitorError::InvalidConfig { field: "significant_figures", .. }), "{e}");
-    let e = LatencyHistogram::builder().highest(Duration::from_micros(1)).build().unwrap_err();
-    assert!(matches!(e, MonitorError::InvalidConfig { field: "highest", .. }), "{e}");
+    let e = LatencyHistogram::builder()
+        .significant_figures(6)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            MonitorError::InvalidConfig {
+                field: "significant_figures",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = LatencyHistogram::builder()
+        .highest(Duration::from_micros(1))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            MonitorError::InvalidConfig {
+                field: "highest",
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = LatencyHistogram::builder().shards(0).build().unwrap_err();
-    assert!(matches!(e, MonitorError::InvalidConfig { field: "shards", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            MonitorError::InvalidConfig {
+                field: "shards",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -110,10 +143,24 @@ fn registry_returns_the_same_metric_and_refuses_other_kinds() {
     // Other labels: another series of the same counter.
     assert_eq!(r.counter("hits", &[("shard", "2")]).unwrap().get(), 0);
     let e = r.gauge("hits", &[("shard", "3")]).unwrap_err();
-    assert!(matches!(e, MonitorError::KindMismatch { existing: "counter", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            MonitorError::KindMismatch {
+                existing: "counter",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(r.histogram("hits", &[]).is_err());
     // Label order does not matter.
-    r.gauge("depth", &[("a", "1"), ("b", "2")]).unwrap().set(5.0);
-    assert_eq!(r.gauge("depth", &[("b", "2"), ("a", "1")]).unwrap().get(), 5.0);
+    r.gauge("depth", &[("a", "1"), ("b", "2")])
+        .unwrap()
+        .set(5.0);
+    assert_eq!(
+        r.gauge("depth", &[("b", "2"), ("a", "1")]).unwrap().get(),
+        5.0
+    );
     assert_eq!(r.read().len(), 3);
 }

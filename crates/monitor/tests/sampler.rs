@@ -54,7 +54,7 @@ fn process_rss_matches_proc_self_statm() {
     })
     .unwrap();
     let points = s.sample_now();
-    let rss = value(&points, "process_resident_memory_bytes").expect("process sampled") as f64;
+    let rss = value(&points, "process_resident_memory_bytes").expect("process sampled");
     let statm = statm_rss_bytes() as f64;
     assert!(
         (rss - statm).abs() <= statm * 0.10,
@@ -115,7 +115,6 @@ fn full_sample_has_every_group() {
     let cpu = value(&points, "cpu_usage_percent").unwrap();
     assert!((0.0..=100.0).contains(&cpu));
 }
-
 
 fn spin(d: Duration) -> u64 {
     let start = Instant::now();
