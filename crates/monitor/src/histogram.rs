@@ -8,12 +8,11 @@
 //! merges the shards.
 
 use std::cell::Cell;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::error::{MonitorError, invalid};
@@ -23,14 +22,31 @@ use crate::error::{MonitorError, invalid};
 #[derive(Debug)]
 struct Shard(Mutex<Histogram<u64>>);
 
+/// Recording cannot panic half-way, so a poisoned shard (a panic elsewhere
+/// while it was held) still holds consistent counts: use it.
+#[inline]
+fn lock(m: &Mutex<Histogram<u64>>) -> MutexGuard<'_, Histogram<u64>> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    static THREAD_INDEX: Cell<usize> = Cell::new(NEXT_THREAD.fetch_add(1, Ordering::Relaxed));
+    // Const-initialised: no lazy-init check on the record path.
+    static THREAD_INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
+#[inline]
 fn thread_index() -> usize {
-    THREAD_INDEX.with(Cell::get)
+    THREAD_INDEX.with(|cell| {
+        let i = cell.get();
+        if i != usize::MAX {
+            return i;
+        }
+        let i = NEXT_THREAD.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1);
+        cell.set(i);
+        i
+    })
 }
 
 /// A latency histogram: record [`Duration`]s (stored in microseconds) or
@@ -53,12 +69,9 @@ fn thread_index() -> usize {
 /// ```
 #[derive(Debug, Clone)]
 pub struct LatencyHistogram {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    shards: Box<[Shard]>,
+    // Inline (not behind one more Arc) so the record path chases one
+    // pointer.
+    shards: Arc<[Shard]>,
     mask: usize,
     config: HistogramConfig,
 }
@@ -142,11 +155,9 @@ impl LatencyHistogramBuilder {
             list.push(Shard(Mutex::new(config.empty()?)));
         }
         Ok(LatencyHistogram {
-            inner: Arc::new(Inner {
-                shards: list.into_boxed_slice(),
-                mask: shards - 1,
-                config,
-            }),
+            shards: list.into(),
+            mask: shards - 1,
+            config,
         })
     }
 }
@@ -187,8 +198,8 @@ impl LatencyHistogram {
     /// Records a raw value in microseconds (clamped to the range).
     #[inline]
     pub fn record_value(&self, micros: u64) {
-        let shard = &self.inner.shards[thread_index() & self.inner.mask];
-        shard.0.lock().saturating_record(micros.max(1));
+        let shard = &self.shards[thread_index() & self.mask];
+        lock(&shard.0).saturating_record(micros.max(1));
     }
 
     /// Runs `f`, records how long it took and returns its result.
@@ -203,10 +214,10 @@ impl LatencyHistogram {
     pub fn merged(&self) -> Histogram<u64> {
         // The shards were built with these bounds, so this cannot fail.
         #[allow(clippy::expect_used)]
-        let mut all = self.inner.config.empty().expect("bounds already validated");
-        for shard in self.inner.shards.iter() {
+        let mut all = self.config.empty().expect("bounds already validated");
+        for shard in self.shards.iter() {
             // Same bounds on every shard, so adding cannot fail.
-            let _ = all.add(&*shard.0.lock());
+            let _ = all.add(&*lock(&shard.0));
         }
         all
     }
@@ -218,14 +229,14 @@ impl LatencyHistogram {
 
     /// Forgets every recorded value.
     pub fn reset(&self) {
-        for shard in self.inner.shards.iter() {
-            shard.0.lock().reset();
+        for shard in self.shards.iter() {
+            lock(&shard.0).reset();
         }
     }
 
     /// Significant figures this histogram keeps.
     pub fn significant_figures(&self) -> u8 {
-        self.inner.config.sigfig
+        self.config.sigfig
     }
 }
 
