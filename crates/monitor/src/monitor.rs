@@ -571,6 +571,11 @@ impl MonitorHandle {
         }
     }
 
+    /// The sampling interval.
+    pub fn interval(&self) -> Duration {
+        self.shared.interval
+    }
+
     /// The points of the latest tick.
     pub fn snapshot(&self) -> Snapshot {
         self.shared.latest.read().clone()
@@ -619,7 +624,6 @@ impl MonitorHandle {
             &self.shared.recommendations,
             &self.shared.api,
             window,
-            self.shared.interval,
         )
     }
 

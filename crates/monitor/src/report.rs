@@ -236,7 +236,6 @@ impl Report {
         table: &[Recommendation],
         api: &ApiNames,
         window: Duration,
-        _interval: Duration,
     ) -> Self {
         let one = |name: &str| history.summary(&SeriesKey::plain(name), window);
         let system = SystemReport {

@@ -290,3 +290,19 @@ fn default_rules_match_the_guide() {
     assert_eq!(find("error_rate_percent"), Some(5.0));
     assert_eq!(find("db_connections"), Some(100.0));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_overrun_skips_ticks_instead_of_stacking_them() {
+    let fake = Fake::new(0.0);
+    let (monitor, _rx) = start(&fake, AlertRule::above("r", "queue_depth", 1.0));
+    sleep(Duration::from_millis(500)).await; // tick at t=0
+    assert_eq!(monitor.stats().ticks, 1);
+    // The clock jumps 5 s while the loop cannot run, as if a tick overran.
+    tokio::time::advance(Duration::from_secs(5)).await;
+    sleep(Duration::from_secs(2)).await; // t = 7.5
+    let s = monitor.stats();
+    // One late tick at 5.5, then 6 and 7: the missed ones are not replayed.
+    assert_eq!(s.ticks, 4, "{s:?}");
+    assert_eq!(s.skipped_ticks, 4, "{s:?}");
+    monitor.stop().await;
+}
