@@ -17,18 +17,27 @@ fn meminfo_kb(field: &str) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-fn statm_rss_bytes() -> u64 {
-    let text = std::fs::read_to_string("/proc/self/statm").expect("read statm");
-    let pages: u64 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-    // The page size on every Linux this runs on; checked against getconf.
-    let page = std::process::Command::new("getconf")
+fn page_size() -> u64 {
+    let out = std::process::Command::new("getconf")
         .arg("PAGESIZE")
         .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(4096);
-    pages * page
+        .expect("getconf");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Resident bytes of `pid` ("self" for this process) from its statm.
+fn statm_rss(pid: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/statm")).expect("read statm");
+    let pages: u64 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * page_size()
+}
+
+fn statm_rss_bytes() -> u64 {
+    statm_rss("self")
 }
 
 #[test]
@@ -123,4 +132,30 @@ fn spin(d: Duration) -> u64 {
         x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
     }
     x
+}
+
+#[test]
+fn another_process_by_pid() {
+    let mut child = std::process::Command::new("cat")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn cat");
+    let pid = child.id();
+    let mut s = SystemSampler::for_pid(
+        SampleKinds {
+            process: true,
+            ..SampleKinds::none()
+        },
+        pid,
+    )
+    .unwrap();
+    let points = s.sample_now();
+    let rss = value(&points, "process_resident_memory_bytes").expect("child sampled");
+    let expected = statm_rss(&pid.to_string()) as f64;
+    assert!(
+        (rss - expected).abs() <= expected * 0.10,
+        "{rss} vs {expected}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
