@@ -327,10 +327,10 @@ impl StatsPoolBuilder {
         if !options.is_empty() {
             pg.options(&options);
         }
-        if let Some(t) = self.create_timeout {
-            if pg.get_connect_timeout().is_none() {
-                pg.connect_timeout(t);
-            }
+        if let Some(t) = self.create_timeout
+            && pg.get_connect_timeout().is_none()
+        {
+            pg.connect_timeout(t);
         }
 
         let counters = Arc::new(PoolCounters::new());
@@ -397,6 +397,9 @@ mod tests {
             redact_url("host=db password='s 3cret' user=a"),
             "host=db password=*** user=a"
         );
-        assert_eq!(redact_url("postgres://alice@db/app"), "postgres://alice@db/app");
+        assert_eq!(
+            redact_url("postgres://alice@db/app"),
+            "postgres://alice@db/app"
+        );
     }
 }

@@ -20,6 +20,7 @@ mod stats;
 
 pub use builder::{StatsPoolBuilder, redact_url};
 pub use client::{Query, StatsClient, StatsRowStream, StatsStatement, StatsTransaction};
+pub use deadpool_postgres;
 pub use deadpool_postgres::RecyclingMethod;
 pub use error::{Error, Result};
 pub use normalize::normalize;

@@ -117,12 +117,14 @@ impl managed::Manager for StatsManager {
         client: &mut ClientWrapper,
         metrics: &Metrics,
     ) -> RecycleResult<tokio_postgres::Error> {
-        if let Some(max) = self.max_lifetime {
-            if metrics.age() >= max {
-                self.counters.closed_lifetime.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(target: "perfect21_pg_stats::pool", age = ?metrics.age(), "retiring a connection past max_lifetime");
-                return Err(RecycleError::message("connection reached max_lifetime"));
-            }
+        if let Some(max) = self.max_lifetime
+            && metrics.age() >= max
+        {
+            self.counters
+                .closed_lifetime
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(target: "perfect21_pg_stats::pool", age = ?metrics.age(), "retiring a connection past max_lifetime");
+            return Err(RecycleError::message("connection reached max_lifetime"));
         }
         let result = managed::Manager::recycle(&self.inner, client, metrics).await;
         match &result {

@@ -124,8 +124,7 @@ fn lex<'a>(sql: &'a str, mut emit: impl FnMut(Token<'a>)) {
                 i += 1;
                 emit(Token::Text(&sql[start..i]));
             }
-        } else if c.is_ascii_digit()
-            || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
         {
             if i > 0 && is_ident(b[i - 1]) {
                 // Part of an identifier such as `t1`: handled below.
@@ -245,7 +244,10 @@ mod tests {
     #[test]
     fn escape_and_dollar_strings() {
         assert_eq!(normalize(r"SELECT E'a\'b', 'c'"), "SELECT $1, $2");
-        assert_eq!(normalize("SELECT $q$ it's 5 $q$ || $$x$$"), "SELECT $1 || $2");
+        assert_eq!(
+            normalize("SELECT $q$ it's 5 $q$ || $$x$$"),
+            "SELECT $1 || $2"
+        );
         assert_eq!(normalize("SELECT 'unterminated"), "SELECT $1");
         assert_eq!(normalize("SELECT 'é' AS café"), "SELECT $1 AS café");
     }

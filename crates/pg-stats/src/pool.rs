@@ -66,7 +66,9 @@ impl StatsPool {
                 Ok(StatsClient::new(object, Arc::clone(&self.registry)))
             }
             Err(PoolError::Timeout(kind)) => {
-                self.counters.acquire_timeouts.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .acquire_timeouts
+                    .fetch_add(1, Ordering::Relaxed);
                 Err(Error::AcquireTimeout(match kind {
                     TimeoutType::Wait => "wait",
                     TimeoutType::Create => "create",

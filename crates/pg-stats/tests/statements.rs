@@ -46,7 +46,13 @@ async fn every_method_records() {
     let select = format!("SELECT v FROM {t} WHERE id = $1");
     let one = client.query_one(&select, &[&1i32]).await.unwrap();
     assert_eq!(one.get::<_, String>(0), "v1");
-    assert!(client.query_opt(&select, &[&42i32]).await.unwrap().is_none());
+    assert!(
+        client
+            .query_opt(&select, &[&42i32])
+            .await
+            .unwrap()
+            .is_none()
+    );
     let stmt = client.prepare_cached(&select).await.unwrap();
     client.query(&stmt, &[&2i32]).await.unwrap();
     let streamed: Vec<_> = client
@@ -150,7 +156,10 @@ async fn call_counts_match_pg_stat_statements() {
                     .unwrap();
                 if i % 3 == 0 {
                     client
-                        .execute(&format!("UPDATE {t} SET v = 'y{i}' WHERE id = {}", i + 2), &[])
+                        .execute(
+                            &format!("UPDATE {t} SET v = 'y{i}' WHERE id = {}", i + 2),
+                            &[],
+                        )
                         .await
                         .unwrap();
                 }
