@@ -256,7 +256,7 @@ impl StatsPoolBuilder {
     }
 
     /// Validates the options and creates the pool (no connection is opened
-    /// yet). Must be called inside a tokio runtime.
+    /// yet).
     pub fn build(self) -> Result<StatsPool> {
         if self.max_size == 0 {
             return Err(Error::config("max_size", "must be at least 1"));
