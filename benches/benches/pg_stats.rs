@@ -12,7 +12,7 @@
 //!   statistics for an already-seen SQL text. `hdrhistogram` is a bare
 //!   `Mutex<Histogram>` record — the floor of any per-call histogram.
 //!
-//! pgbench's select-only ceiling is measured by the `pg_stats_pgbench`
+//! pgbench's select-only ceiling is measured by the `pg_stats_measure`
 //! program (see benches/Cargo.toml).
 #![allow(missing_docs)]
 

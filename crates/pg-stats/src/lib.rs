@@ -15,6 +15,7 @@ mod manager;
 mod normalize;
 mod pool;
 mod registry;
+mod server;
 mod slow;
 mod stats;
 
@@ -26,6 +27,10 @@ pub use error::{Error, Result};
 pub use normalize::normalize;
 pub use pool::StatsPool;
 pub use registry::OTHER;
+pub use server::{
+    DatabaseStats, JoinedStatement, ServerStatement, ServerStats, StatementColumns, StatementsInfo,
+    TopOrder,
+};
 pub use slow::SLOW_QUERY_TARGET;
 pub use stats::{ClosedCounts, Latency, PoolStats, SlowQuery, StatementStats, Stats};
 pub use tokio_postgres;

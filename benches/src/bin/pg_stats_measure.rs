@@ -1,0 +1,284 @@
+//! What criterion cannot measure well for perfect21-pg-stats on a shared,
+//! noisy machine, written to `target/perfect21-results/pg_stats.json`:
+//!
+//! * **Recording overhead, interleaved.** The `pg_stats/pk_select` workload
+//!   (take a connection from a pool of 16, `prepare_cached`, `query_one` on
+//!   a primary key) at 1 and 16 tasks, `StatsPool` and raw
+//!   deadpool-postgres alternating in 1 s slices (ABBA order) for 10 slices
+//!   each; throughput = all queries ÷ all time per side. Criterion runs its
+//!   rows one after the other, so a burst of load from another process
+//!   lands on one row only; alternating slices spreads it over both.
+//! * **The ceiling.** `pgbench -S -M prepared -c 4 -j 2` (select-only,
+//!   prepared, 4 connections, 2 threads, scale 1), interleaved with the same
+//!   statement through `StatsPool` and raw deadpool-postgres at 4
+//!   connections (4 tasks, each owning a connection, on a 2-worker tokio
+//!   runtime): three rounds of 5 s each, the median of each side kept.
+//! * The connection set-up time `StatsPool` measured.
+//!
+//! Run: `cargo run --release -p perfect21-benches --bin pg_stats_measure`
+//! with `DATABASE_URL` set (`cargo xtask bench pg_stats` does both).
+#![allow(missing_docs)]
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use perfect21_benches::pg_stats::{ROWS, SELECT, deadpool_pool, seed, stats_pool};
+use perfect21_benches::results::{self, Record};
+use perfect21_benches::service_url;
+use perfect21_pg_stats::StatsPool;
+
+const BENCH: &str = "pg_stats";
+const POOL_SIZE: usize = 16;
+const SLICE: Duration = Duration::from_secs(1);
+const SLICES: usize = 10;
+const CONNECTIONS: usize = 4;
+const ROUNDS: usize = 3;
+const ROUND: Duration = Duration::from_secs(5);
+const ACCOUNTS: u64 = 100_000; // pgbench scale 1
+const PGBENCH_SELECT: &str = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+
+fn pgbench(args: &[&str]) -> String {
+    let out = Command::new("pgbench")
+        .args(args)
+        .output()
+        .expect("pgbench (Debian package postgresql-client)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "pgbench {args:?} failed:\n{text}");
+    text
+}
+
+/// `(queries, seconds)` of `tasks` tasks looping `op(task, key)` for `span`,
+/// `key` pseudo-random in `1..=keys`.
+async fn run<F, Fut>(span: Duration, tasks: usize, keys: u64, op: F) -> (u64, f64)
+where
+    F: Fn(usize, i32) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let (stop, done, op) = (stop.clone(), done.clone(), op.clone());
+            tokio::spawn(async move {
+                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (t as u64 + 1);
+                while !stop.load(Ordering::Relaxed) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    op(t, (x % keys) as i32 + 1).await;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(span).await;
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.await.expect("a task panicked");
+    }
+    (done.load(Ordering::Relaxed), start.elapsed().as_secs_f64())
+}
+
+/// One `pk_select` slice through `StatsPool`.
+async fn ours_slice(pool: &StatsPool, tasks: usize) -> (u64, f64) {
+    let pool = pool.clone();
+    run(SLICE, tasks, ROWS as u64, move |_, id| {
+        let pool = pool.clone();
+        async move {
+            let c = pool.get().await.expect("a connection");
+            let stmt = c.prepare_cached(SELECT).await.expect("prepare");
+            c.query_one(&stmt, &[&id]).await.expect("row");
+        }
+    })
+    .await
+}
+
+/// One `pk_select` slice through raw deadpool-postgres.
+async fn raw_slice(pool: &deadpool_postgres::Pool, tasks: usize) -> (u64, f64) {
+    let pool = pool.clone();
+    run(SLICE, tasks, ROWS as u64, move |_, id| {
+        let pool = pool.clone();
+        async move {
+            let c = pool.get().await.expect("a connection");
+            let stmt = c.prepare_cached(SELECT).await.expect("prepare");
+            c.query_one(&stmt, &[&id]).await.expect("row");
+        }
+    })
+    .await
+}
+
+fn main() {
+    let Some(url) = service_url("DATABASE_URL") else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut records = Vec::new();
+
+    // Recording overhead, interleaved.
+    rt.block_on(seed(&url)).expect("seed the bench table");
+    let ours = rt.block_on(async { stats_pool(&url, POOL_SIZE) });
+    let raw = rt.block_on(async { deadpool_pool(&url, POOL_SIZE) });
+    for tasks in [1, 16] {
+        let (mut ours_q, mut ours_s, mut raw_q, mut raw_s) = (0, 0.0, 0, 0.0);
+        // Warm both pools up (connections, prepared statements).
+        rt.block_on(ours_slice(&ours, tasks));
+        rt.block_on(raw_slice(&raw, tasks));
+        for slice in 0..SLICES {
+            let ours_first = slice % 4 == 0 || slice % 4 == 3; // ABBA
+            for side in [ours_first, !ours_first] {
+                if side {
+                    let (q, s) = rt.block_on(ours_slice(&ours, tasks));
+                    (ours_q, ours_s) = (ours_q + q, ours_s + s);
+                } else {
+                    let (q, s) = rt.block_on(raw_slice(&raw, tasks));
+                    (raw_q, raw_s) = (raw_q + q, raw_s + s);
+                }
+            }
+        }
+        let (o, r) = (ours_q as f64 / ours_s, raw_q as f64 / raw_s);
+        let case = format!(
+            "pk_select, {tasks} task(s), pool of {POOL_SIZE}, {SLICES} × 1 s slices each, interleaved"
+        );
+        eprintln!("{case}: StatsPool {o:.0} qps, deadpool-postgres {r:.0} qps");
+        records.push(Record::new(BENCH, &case, "perfect21", o, "qps"));
+        records.push(Record::new(BENCH, &case, "deadpool-postgres", r, "qps"));
+        records.push(Record::new(
+            BENCH,
+            &case,
+            "perfect21 overhead",
+            (r / o - 1.0) * 100.0,
+            "%",
+        ));
+    }
+
+    // The ceiling: pgbench, interleaved with both pools at 4 connections.
+    pgbench(&["-i", "-s", "1", "-q", &url]);
+    let (ours4, ours_clients, raw_clients) = rt.block_on(async {
+        let ours = stats_pool(&url, CONNECTIONS);
+        let raw = deadpool_pool(&url, CONNECTIONS);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..CONNECTIONS {
+            a.push(ours.get().await.expect("a connection"));
+            b.push(raw.get().await.expect("a connection"));
+        }
+        (ours, Arc::new(a), Arc::new(b))
+    });
+    let (mut pg, mut mine, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let out = pgbench(&[
+            "-S",
+            "-M",
+            "prepared",
+            "-c",
+            "4",
+            "-j",
+            "2",
+            "-T",
+            &ROUND.as_secs().to_string(),
+            &url,
+        ]);
+        let tps: f64 = out
+            .lines()
+            .find_map(|l| l.strip_prefix("tps = "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no `tps = ` line in pgbench's output:\n{out}"));
+        pg.push(tps);
+        let clients = ours_clients.clone();
+        let (q, s) = rt.block_on(run(ROUND, CONNECTIONS, ACCOUNTS, move |t, aid| {
+            let clients = clients.clone();
+            async move {
+                let stmt = clients[t]
+                    .prepare_cached(PGBENCH_SELECT)
+                    .await
+                    .expect("prepare");
+                clients[t].query_one(&stmt, &[&aid]).await.expect("row");
+            }
+        }));
+        mine.push(q as f64 / s);
+        let clients = raw_clients.clone();
+        let (q, s) = rt.block_on(run(ROUND, CONNECTIONS, ACCOUNTS, move |t, aid| {
+            let clients = clients.clone();
+            async move {
+                let stmt = clients[t]
+                    .prepare_cached(PGBENCH_SELECT)
+                    .await
+                    .expect("prepare");
+                clients[t].query_one(&stmt, &[&aid]).await.expect("row");
+            }
+        }));
+        theirs.push(q as f64 / s);
+        eprintln!(
+            "round {round}: pgbench {:.0} tps, StatsPool {:.0} qps, deadpool-postgres {:.0} qps",
+            pg[round], mine[round], theirs[round]
+        );
+    }
+    let (pgbench_tps, ours_tps, raw_tps) = (median(pg), median(mine), median(theirs));
+    let case = format!(
+        "select-only, prepared, 4 connections, median of {ROUNDS} interleaved {} s rounds",
+        ROUND.as_secs()
+    );
+    records.extend([
+        Record::new(
+            BENCH,
+            &case,
+            "pgbench -S -M prepared -c 4 -j 2",
+            pgbench_tps,
+            "tps",
+        ),
+        Record::new(BENCH, &case, "perfect21", ours_tps, "qps"),
+        Record::new(BENCH, &case, "deadpool-postgres", raw_tps, "qps"),
+        Record::new(
+            BENCH,
+            &case,
+            "perfect21 / pgbench",
+            ours_tps / pgbench_tps * 100.0,
+            "%",
+        ),
+    ]);
+
+    let mut connect = ours.pool_stats().connect_time;
+    let more = ours4.pool_stats().connect_time;
+    connect.count += more.count;
+    connect.total += more.total;
+    connect.max = connect.max.max(more.max);
+    let case = format!(
+        "connection set-up measured by StatsPool ({} connections)",
+        connect.count
+    );
+    records.push(Record::new(
+        BENCH,
+        &case,
+        "mean",
+        connect.mean().as_secs_f64() * 1e3,
+        "ms",
+    ));
+    records.push(Record::new(
+        BENCH,
+        &case,
+        "max",
+        connect.max.as_secs_f64() * 1e3,
+        "ms",
+    ));
+
+    match results::write(BENCH, &records) {
+        Ok(path) => eprintln!("written to {}", path.display()),
+        Err(e) => eprintln!("could not write the results: {e}"),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
