@@ -4,7 +4,7 @@
 //! * **Recording overhead, interleaved.** The `pg_stats/pk_select` workload
 //!   (take a connection from a pool of 16, `prepare_cached`, `query_one` on
 //!   a primary key) at 1 and 16 tasks, `StatsPool` and raw
-//!   deadpool-postgres alternating in 1 s slices (ABBA order) for 10 slices
+//!   deadpool-postgres alternating in 0.5 s slices (ABBA order) for 20 slices
 //!   each; throughput = all queries ÷ all time per side. Criterion runs its
 //!   rows one after the other, so a burst of load from another process
 //!   lands on one row only; alternating slices spreads it over both.
@@ -31,8 +31,8 @@ use perfect21_pg_stats::StatsPool;
 
 const BENCH: &str = "pg_stats";
 const POOL_SIZE: usize = 16;
-const SLICE: Duration = Duration::from_secs(1);
-const SLICES: usize = 10;
+const SLICE: Duration = Duration::from_millis(500);
+const SLICES: usize = 20;
 const CONNECTIONS: usize = 4;
 const ROUNDS: usize = 3;
 const ROUND: Duration = Duration::from_secs(5);
@@ -148,7 +148,7 @@ fn main() {
         }
         let (o, r) = (ours_q as f64 / ours_s, raw_q as f64 / raw_s);
         let case = format!(
-            "pk_select, {tasks} task(s), pool of {POOL_SIZE}, {SLICES} × 1 s slices each, interleaved"
+            "pk_select, {tasks} task(s), pool of {POOL_SIZE}, {SLICES} × 0.5 s slices each, interleaved"
         );
         eprintln!("{case}: StatsPool {o:.0} qps, deadpool-postgres {r:.0} qps");
         records.push(Record::new(BENCH, &case, "perfect21", o, "qps"));

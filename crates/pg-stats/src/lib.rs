@@ -7,6 +7,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod advisor;
 mod builder;
 mod client;
 mod error;
@@ -19,6 +20,7 @@ mod server;
 mod slow;
 mod stats;
 
+pub use advisor::{Advice, IndexAdvice, SettingAdvice, StorageKind};
 pub use builder::{StatsPoolBuilder, redact_url};
 pub use client::{Query, StatsClient, StatsRowStream, StatsStatement, StatsTransaction};
 pub use deadpool_postgres;

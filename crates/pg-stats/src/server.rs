@@ -225,6 +225,10 @@ impl StatsPool {
 }
 
 impl ServerStats {
+    pub(crate) fn pool(&self) -> &StatsPool {
+        &self.pool
+    }
+
     /// The server's `server_version_num` (e.g. `170002`).
     pub async fn server_version_num(&self) -> Result<i32> {
         let client = self.pool.get().await?;
