@@ -252,6 +252,62 @@ impl StatsClient {
         let txn = self.object.transaction().await?;
         Ok(StatsTransaction { txn, registry })
     }
+
+    /// A transaction with options (isolation level, read-only, deferrable).
+    pub fn build_transaction(&mut self) -> StatsTransactionBuilder<'_> {
+        StatsTransactionBuilder {
+            registry: Arc::clone(&self.registry),
+            inner: self.object.build_transaction(),
+        }
+    }
+}
+
+/// Options for a transaction; from [`StatsClient::build_transaction`].
+pub struct StatsTransactionBuilder<'a> {
+    inner: deadpool_postgres::TransactionBuilder<'a>,
+    registry: Arc<Registry>,
+}
+
+impl std::fmt::Debug for StatsTransactionBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatsTransactionBuilder")
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> StatsTransactionBuilder<'a> {
+    /// The isolation level (the server's default otherwise).
+    pub fn isolation_level(self, level: tokio_postgres::IsolationLevel) -> Self {
+        Self {
+            inner: self.inner.isolation_level(level),
+            registry: self.registry,
+        }
+    }
+
+    /// Read-only (or read-write).
+    pub fn read_only(self, read_only: bool) -> Self {
+        Self {
+            inner: self.inner.read_only(read_only),
+            registry: self.registry,
+        }
+    }
+
+    /// Deferrable (only meaningful for serializable read-only transactions).
+    pub fn deferrable(self, deferrable: bool) -> Self {
+        Self {
+            inner: self.inner.deferrable(deferrable),
+            registry: self.registry,
+        }
+    }
+
+    /// Begins the transaction.
+    pub async fn start(self) -> Result<StatsTransaction<'a>, PgError> {
+        let txn = self.inner.start().await?;
+        Ok(StatsTransaction {
+            txn,
+            registry: self.registry,
+        })
+    }
 }
 
 /// A transaction on a [`StatsClient`]; rolls back when dropped uncommitted.
@@ -282,6 +338,13 @@ impl<'a> StatsTransaction<'a> {
     pub async fn prepare_cached(&self, sql: &str) -> Result<StatsStatement, PgError> {
         let statement = self.txn.prepare_cached(sql).await?;
         Ok(StatsStatement::new(statement, sql))
+    }
+
+    /// A nested transaction (a savepoint), recorded too.
+    pub async fn transaction(&mut self) -> Result<StatsTransaction<'_>, PgError> {
+        let registry = Arc::clone(&self.registry);
+        let txn = self.txn.transaction().await?;
+        Ok(StatsTransaction { txn, registry })
     }
 
     /// Commits.

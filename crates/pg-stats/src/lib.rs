@@ -22,7 +22,9 @@ mod stats;
 
 pub use advisor::{Advice, IndexAdvice, SettingAdvice, StorageKind};
 pub use builder::{StatsPoolBuilder, redact_url};
-pub use client::{Query, StatsClient, StatsRowStream, StatsStatement, StatsTransaction};
+pub use client::{
+    Query, StatsClient, StatsRowStream, StatsStatement, StatsTransaction, StatsTransactionBuilder,
+};
 pub use deadpool_postgres;
 pub use deadpool_postgres::RecyclingMethod;
 pub use error::{Error, Result};

@@ -198,3 +198,45 @@ async fn call_counts_match_pg_stat_statements() {
     // 10+13+16+19 iterations.
     assert_eq!(stats.statement(&keys[0]).unwrap().calls, 58);
 }
+
+#[tokio::test]
+async fn built_and_nested_transactions_record() {
+    use perfect21_pg_stats::tokio_postgres::IsolationLevel;
+    let t = unique("txn");
+    seeded_table(&t, 3).await;
+    let pool = builder().build().unwrap();
+    let mut client = pool.get().await.unwrap();
+    let update = format!("UPDATE {t} SET v = 'n' WHERE id = $1");
+    {
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::Serializable)
+            .start()
+            .await
+            .unwrap();
+        let level: String = tx
+            .raw()
+            .query_one("SHOW transaction_isolation", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(level, "serializable");
+        tx.execute(&update, &[&1i32]).await.unwrap();
+        {
+            let inner = tx.transaction().await.unwrap();
+            inner.execute(&update, &[&2i32]).await.unwrap();
+            inner.rollback().await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    let changed: i64 = client
+        .raw()
+        .query_one(&format!("SELECT count(*) FROM {t} WHERE v = 'n'"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(changed, 1, "the savepoint's update was rolled back");
+    let stats = pool.stats();
+    let row = stats.statement(&normalize(&update)).unwrap();
+    assert_eq!((row.calls, row.rows), (2, 2));
+}
