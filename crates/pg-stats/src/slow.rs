@@ -59,27 +59,16 @@ impl SlowLog {
             (true, Some(p)) => Some(p.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>()),
             _ => None,
         };
-        let duration_ms = duration.as_secs_f64() * 1000.0;
-        let state = sqlstate.as_deref().unwrap_or("");
-        match &parameters {
-            Some(p) => tracing::warn!(
-                target: SLOW_QUERY_TARGET,
-                statement,
-                duration_ms,
-                rows,
-                sqlstate = state,
-                parameters = ?p,
-                "slow query"
-            ),
-            None => tracing::warn!(
-                target: SLOW_QUERY_TARGET,
-                statement,
-                duration_ms,
-                rows,
-                sqlstate = state,
-                "slow query"
-            ),
-        }
+        // `Option` fields are left out of the event when `None`.
+        tracing::warn!(
+            target: SLOW_QUERY_TARGET,
+            statement,
+            duration_ms = duration.as_secs_f64() * 1000.0,
+            rows,
+            sqlstate = sqlstate.as_deref(),
+            parameters = parameters.as_ref().map(tracing::field::debug),
+            "slow query"
+        );
         if self.capacity == 0 {
             return;
         }

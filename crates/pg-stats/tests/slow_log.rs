@@ -50,6 +50,12 @@ async fn slow_queries_are_logged_without_values() {
         "{log}"
     );
     assert!(log.contains("sqlstate=\"22012\""), "{log}");
+    assert_eq!(
+        log.matches("sqlstate=").count(),
+        1,
+        "only the failed one: {log}"
+    );
+    assert!(!log.contains("parameters="), "{log}");
 
     let ring = pool.slow_queries();
     assert_eq!(ring.len(), 2, "the ring keeps the last 2");
