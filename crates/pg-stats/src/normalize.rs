@@ -124,10 +124,14 @@ fn lex<'a>(sql: &'a str, mut emit: impl FnMut(Token<'a>)) {
                 i += 1;
                 emit(Token::Text(&sql[start..i]));
             }
-        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        } else if c.is_ascii_digit()
+            || (c == b'.'
+                && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+                && (i == 0 || !is_ident(b[i - 1])))
         {
             if i > 0 && is_ident(b[i - 1]) {
-                // Part of an identifier such as `t1`: handled below.
+                // A digit inside an identifier such as `t1` (`c` is a digit here,
+                // so the scan advances).
                 let start = i;
                 while i < b.len() && is_ident(b[i]) {
                     i += 1;
@@ -250,5 +254,7 @@ mod tests {
         );
         assert_eq!(normalize("SELECT 'unterminated"), "SELECT $1");
         assert_eq!(normalize("SELECT 'é' AS café"), "SELECT $1 AS café");
+        // Found by the property test: `.digit` right after an identifier.
+        assert_eq!(normalize("a.5"), "a.$1");
     }
 }
