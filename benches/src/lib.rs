@@ -11,6 +11,7 @@
 
 pub mod batch;
 pub mod lru;
+pub mod redis_cache;
 pub mod results;
 
 /// Reads a service URL for a bench. Benches may skip a server-backed case

@@ -1,0 +1,152 @@
+//! perfect21-redis-cache beside the raw `redis` crate on the same
+//! connection type (`ConnectionManager`): `get` hit, `set` and
+//! `get_many(100)` at 1 and 64 concurrent requests, and 100 sequential
+//! `get`s against one `get_many(100)`. The raw side sends the same
+//! commands and returns the bytes; RedisCache also decodes/encodes JSON
+//! and counts. The redis-benchmark ceiling is `--bin redis_cache_ceiling`.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use futures::future::join_all;
+use perfect21_benches::redis_cache::{Record, full_key, setup};
+use perfect21_benches::service_url;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn benches(c: &mut Criterion) {
+    let Some(url) = service_url("REDIS_URL") else {
+        return;
+    };
+    let rt = runtime();
+    let (cache, raw) = rt.block_on(setup(&url));
+    let value = Record {
+        id: 1,
+        name: "name-1".into(),
+        score: 0.5,
+    };
+    let value_bytes = serde_json::to_vec(&value).expect("json");
+
+    for tasks in [1usize, 64] {
+        let param = format!("{tasks}_tasks");
+
+        let mut group = c.benchmark_group("redis_cache/get_hit");
+        group.throughput(Throughput::Elements(tasks as u64));
+        group.bench_function(BenchmarkId::new("perfect21", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let cache = cache.clone();
+                    async move {
+                        let v: Option<Record> = cache.get(&format!("k{i}")).await.expect("get");
+                        v.expect("seeded")
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("redis", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let mut raw = raw.clone();
+                    async move {
+                        let v: Option<Vec<u8>> = redis::cmd("GET")
+                            .arg(full_key(i))
+                            .query_async(&mut raw)
+                            .await
+                            .expect("GET");
+                        v.expect("seeded")
+                    }
+                }))
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("redis_cache/set");
+        group.throughput(Throughput::Elements(tasks as u64));
+        group.bench_function(BenchmarkId::new("perfect21", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let cache = cache.clone();
+                    let value = value.clone();
+                    async move { cache.set(&format!("w{i}"), &value, None).await.expect("set") }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("redis", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let mut raw = raw.clone();
+                    let bytes = value_bytes.clone();
+                    async move {
+                        let _: () = redis::cmd("SET")
+                            .arg(format!("{}:w{i}", perfect21_benches::redis_cache::NAMESPACE))
+                            .arg(bytes)
+                            .query_async(&mut raw)
+                            .await
+                            .expect("SET");
+                    }
+                }))
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("redis_cache/get_many_100");
+        group.throughput(Throughput::Elements((tasks * 100) as u64));
+        group.bench_function(BenchmarkId::new("perfect21", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|t| {
+                    let cache = cache.clone();
+                    async move {
+                        let keys: Vec<String> = (0..100).map(|i| format!("k{}", (t * 7 + i) % 1000)).collect();
+                        let v: Vec<Option<Record>> = cache.get_many(&keys).await.expect("get_many");
+                        v
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("redis", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|t| {
+                    let mut raw = raw.clone();
+                    async move {
+                        let keys: Vec<String> = (0..100).map(|i| full_key(t * 7 + i)).collect();
+                        let v: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                            .arg(&keys)
+                            .query_async(&mut raw)
+                            .await
+                            .expect("MGET");
+                        v
+                    }
+                }))
+            })
+        });
+        group.finish();
+    }
+
+    let mut group = c.benchmark_group("redis_cache/100_keys");
+    group.throughput(Throughput::Elements(100));
+    let keys: Vec<String> = (0..100).map(|i| format!("k{i}")).collect();
+    group.bench_function(BenchmarkId::new("perfect21", "get_many"), |b| {
+        b.to_async(&rt).iter(|| async {
+            let v: Vec<Option<Record>> = cache.get_many(&keys).await.expect("get_many");
+            v
+        })
+    });
+    group.bench_function(BenchmarkId::new("perfect21_sequential_get", "get_many"), |b| {
+        b.to_async(&rt).iter(|| async {
+            let mut out = Vec::with_capacity(100);
+            for key in &keys {
+                let v: Option<Record> = cache.get(key).await.expect("get");
+                out.push(v);
+            }
+            out
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(redis_cache, benches);
+criterion_main!(redis_cache);
