@@ -71,7 +71,12 @@ fn benches(c: &mut Criterion) {
                 join_all((0..tasks).map(|i| {
                     let cache = cache.clone();
                     let value = value.clone();
-                    async move { cache.set(&format!("w{i}"), &value, None).await.expect("set") }
+                    async move {
+                        cache
+                            .set(&format!("w{i}"), &value, None)
+                            .await
+                            .expect("set")
+                    }
                 }))
             })
         });
@@ -82,7 +87,10 @@ fn benches(c: &mut Criterion) {
                     let bytes = value_bytes.clone();
                     async move {
                         let _: () = redis::cmd("SET")
-                            .arg(format!("{}:w{i}", perfect21_benches::redis_cache::NAMESPACE))
+                            .arg(format!(
+                                "{}:w{i}",
+                                perfect21_benches::redis_cache::NAMESPACE
+                            ))
                             .arg(bytes)
                             .query_async(&mut raw)
                             .await
@@ -100,7 +108,9 @@ fn benches(c: &mut Criterion) {
                 join_all((0..tasks).map(|t| {
                     let cache = cache.clone();
                     async move {
-                        let keys: Vec<String> = (0..100).map(|i| format!("k{}", (t * 7 + i) % 1000)).collect();
+                        let keys: Vec<String> = (0..100)
+                            .map(|i| format!("k{}", (t * 7 + i) % 1000))
+                            .collect();
                         let v: Vec<Option<Record>> = cache.get_many(&keys).await.expect("get_many");
                         v
                     }
@@ -135,16 +145,19 @@ fn benches(c: &mut Criterion) {
             v
         })
     });
-    group.bench_function(BenchmarkId::new("perfect21_sequential_get", "get_many"), |b| {
-        b.to_async(&rt).iter(|| async {
-            let mut out = Vec::with_capacity(100);
-            for key in &keys {
-                let v: Option<Record> = cache.get(key).await.expect("get");
-                out.push(v);
-            }
-            out
-        })
-    });
+    group.bench_function(
+        BenchmarkId::new("perfect21_sequential_get", "get_many"),
+        |b| {
+            b.to_async(&rt).iter(|| async {
+                let mut out = Vec::with_capacity(100);
+                for key in &keys {
+                    let v: Option<Record> = cache.get(key).await.expect("get");
+                    out.push(v);
+                }
+                out
+            })
+        },
+    );
     group.finish();
 }
 

@@ -27,7 +27,9 @@ pub const NAMESPACE: &str = "bench-redis-cache";
 /// `ConnectionManager`) on `url`, with [`KEYS`] keys seeded.
 pub async fn setup(url: &str) -> (RedisCache, ConnectionManager) {
     let client = redis::Client::open(url).expect("REDIS_URL");
-    let raw = ConnectionManager::new(client.clone()).await.expect("connect");
+    let raw = ConnectionManager::new(client.clone())
+        .await
+        .expect("connect");
     let cache = RedisCache::builder()
         .connection(ConnectionManager::new(client).await.expect("connect"))
         .namespace(NAMESPACE)

@@ -31,7 +31,9 @@ fn host_port(url: &str) -> (String, String) {
 fn redis_benchmark(url: &str) -> Vec<(String, f64)> {
     let (host, port) = host_port(url);
     let out = Command::new("redis-benchmark")
-        .args(["-h", &host, "-p", &port, "-t", "get,set", "-c", "64", "-n", "200000", "--csv"])
+        .args([
+            "-h", &host, "-p", &port, "-t", "get,set", "-c", "64", "-n", "200000", "--csv",
+        ])
         .output()
         .expect("run redis-benchmark (Debian package redis-tools)");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -90,7 +92,13 @@ fn main() {
         if test == "GET" {
             ceiling_get = Some(rps);
         }
-        records.push(Measured::new(BENCH, format!("redis-benchmark -t {test} -c 64"), "throughput", rps, "req/s"));
+        records.push(Measured::new(
+            BENCH,
+            format!("redis-benchmark -t {test} -c 64"),
+            "throughput",
+            rps,
+            "req/s",
+        ));
     }
     let ours = rt.block_on(throughput(move |i| {
         let cache = cache.clone();
@@ -110,8 +118,20 @@ fn main() {
             assert!(v.is_some());
         }
     }));
-    records.push(Measured::new(BENCH, "perfect21 get hit, 64 tasks", "throughput", ours, "req/s"));
-    records.push(Measured::new(BENCH, "redis crate GET, 64 tasks", "throughput", theirs, "req/s"));
+    records.push(Measured::new(
+        BENCH,
+        "perfect21 get hit, 64 tasks",
+        "throughput",
+        ours,
+        "req/s",
+    ));
+    records.push(Measured::new(
+        BENCH,
+        "redis crate GET, 64 tasks",
+        "throughput",
+        theirs,
+        "req/s",
+    ));
     if let Some(ceiling) = ceiling_get {
         records.push(Measured::new(
             BENCH,

@@ -35,7 +35,13 @@ pub struct RedisCacheBuilder<C = Json> {
 impl<C> std::fmt::Debug for RedisCacheBuilder<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisCacheBuilder")
-            .field("url", &self.url.as_deref().map(|u| Redactor::new(u).url().to_owned()))
+            .field(
+                "url",
+                &self
+                    .url
+                    .as_deref()
+                    .map(|u| Redactor::new(u).url().to_owned()),
+            )
             .field("connection", &self.connection.is_some())
             .field("namespace", &self.namespace)
             .field("default_ttl", &self.default_ttl)
@@ -167,16 +173,25 @@ impl<C: Codec> RedisCacheBuilder<C> {
             return Err(CacheError::config("namespace", "must be 1–128 bytes long"));
         }
         if namespace.chars().any(char::is_control) {
-            return Err(CacheError::config("namespace", "must not contain control characters"));
+            return Err(CacheError::config(
+                "namespace",
+                "must not contain control characters",
+            ));
         }
         if matches!(self.default_ttl, Some(t) if t < Duration::from_millis(1)) {
             return Err(CacheError::config("default_ttl", "must be at least 1 ms"));
         }
         if self.compress_above == Some(0) {
-            return Err(CacheError::config("compress_above", "must be at least 1 byte"));
+            return Err(CacheError::config(
+                "compress_above",
+                "must be at least 1 byte",
+            ));
         }
         if !(1..=MAX_REDIS_VALUE).contains(&self.max_value_size) {
-            return Err(CacheError::config("max_value_size", "must be 1 byte – 512 MiB"));
+            return Err(CacheError::config(
+                "max_value_size",
+                "must be 1 byte – 512 MiB",
+            ));
         }
         let range = Duration::from_millis(1)..=Duration::from_secs(3600);
         if !range.contains(&self.command_timeout) {
@@ -190,7 +205,10 @@ impl<C: Codec> RedisCacheBuilder<C> {
         }
         let (connection, redactor) = match (self.url, self.connection) {
             (Some(_), Some(_)) => {
-                return Err(CacheError::config("url", "give either `url` or `connection`, not both"));
+                return Err(CacheError::config(
+                    "url",
+                    "give either `url` or `connection`, not both",
+                ));
             }
             (None, None) => {
                 return Err(CacheError::config("url", "is required (or `connection`)"));

@@ -129,18 +129,33 @@ impl<C: Codec> RedisCache<C> {
 
     /// Runs one command under the command timeout, recording its latency
     /// and counting a failure as an error or a timeout.
-    pub(crate) async fn run<T: FromRedisValue>(&self, family: CommandFamily, cmd: &Cmd) -> Result<T> {
+    pub(crate) async fn run<T: FromRedisValue>(
+        &self,
+        family: CommandFamily,
+        cmd: &Cmd,
+    ) -> Result<T> {
         let mut connection = self.inner.connection.clone();
         let started = Instant::now();
-        let outcome = tokio::time::timeout(self.inner.command_timeout, cmd.query_async::<T>(&mut connection)).await;
+        let outcome = tokio::time::timeout(
+            self.inner.command_timeout,
+            cmd.query_async::<T>(&mut connection),
+        )
+        .await;
         self.finish(family, started, outcome)
     }
 
-    async fn run_pipeline<T: FromRedisValue>(&self, family: CommandFamily, pipe: &Pipeline) -> Result<T> {
+    async fn run_pipeline<T: FromRedisValue>(
+        &self,
+        family: CommandFamily,
+        pipe: &Pipeline,
+    ) -> Result<T> {
         let mut connection = self.inner.connection.clone();
         let started = Instant::now();
-        let outcome =
-            tokio::time::timeout(self.inner.command_timeout, pipe.query_async::<T>(&mut connection)).await;
+        let outcome = tokio::time::timeout(
+            self.inner.command_timeout,
+            pipe.query_async::<T>(&mut connection),
+        )
+        .await;
         self.finish(family, started, outcome)
     }
 
@@ -176,7 +191,9 @@ impl<C: Codec> RedisCache<C> {
     /// Fail-open: a Redis error or timeout becomes `fallback`.
     fn soften<T>(&self, result: Result<T>, fallback: impl FnOnce() -> T) -> Result<T> {
         match result {
-            Err(CacheError::Redis(_) | CacheError::Timeout(_)) if self.inner.fail_open => Ok(fallback()),
+            Err(CacheError::Redis(_) | CacheError::Timeout(_)) if self.inner.fail_open => {
+                Ok(fallback())
+            }
             other => other,
         }
     }
@@ -200,7 +217,11 @@ impl<C: Codec> RedisCache<C> {
     }
 
     /// Turns one reply slot into a value, counting hit, miss or decode error.
-    pub(crate) async fn decode_found<T: DeserializeOwned>(&self, full_key: &str, raw: Option<Vec<u8>>) -> Option<T> {
+    pub(crate) async fn decode_found<T: DeserializeOwned>(
+        &self,
+        full_key: &str,
+        raw: Option<Vec<u8>>,
+    ) -> Option<T> {
         let counters = &self.inner.counters;
         let Some(bytes) = raw else {
             Counters::add(&counters.misses, 1);
@@ -216,7 +237,9 @@ impl<C: Codec> RedisCache<C> {
                 Counters::add(&counters.decode_errors, 1);
                 tracing::warn!(target: "perfect21.redis_cache", key = full_key, error = %e, "stored value does not decode; read as a miss");
                 if self.inner.delete_corrupt {
-                    let removed: Result<u64> = self.run(CommandFamily::Delete, redis::cmd("UNLINK").arg(full_key)).await;
+                    let removed: Result<u64> = self
+                        .run(CommandFamily::Delete, redis::cmd("UNLINK").arg(full_key))
+                        .await;
                     if let Ok(n) = removed {
                         Counters::add(&counters.deletes, n);
                     }
@@ -241,23 +264,32 @@ impl<C: Codec> RedisCache<C> {
     /// value that does not decode and (fail-open) on a Redis error.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         let full = self.full_key(key);
-        let raw: Option<Vec<u8>> =
-            match self.soften(self.run(CommandFamily::Read, redis::cmd("GET").arg(&full)).await.map(Some), || None)? {
-                Some(raw) => raw,
-                None => return Ok(None),
-            };
+        let raw: Option<Vec<u8>> = match self.soften(
+            self.run(CommandFamily::Read, redis::cmd("GET").arg(&full))
+                .await
+                .map(Some),
+            || None,
+        )? {
+            Some(raw) => raw,
+            None => return Ok(None),
+        };
         Ok(self.decode_found(&full, raw).await)
     }
 
     /// Reads many keys with one `MGET`; the result is in the order of
     /// `keys`, `None` where [`get`](Self::get) would give `None`.
-    pub async fn get_many<T: DeserializeOwned, K: AsRef<str>>(&self, keys: &[K]) -> Result<Vec<Option<T>>> {
+    pub async fn get_many<T: DeserializeOwned, K: AsRef<str>>(
+        &self,
+        keys: &[K],
+    ) -> Result<Vec<Option<T>>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
         let full: Vec<String> = keys.iter().map(|k| self.full_key(k.as_ref())).collect();
         let replies: Option<Vec<Option<Vec<u8>>>> = self.soften(
-            self.run(CommandFamily::Read, redis::cmd("MGET").arg(&full)).await.map(Some),
+            self.run(CommandFamily::Read, redis::cmd("MGET").arg(&full))
+                .await
+                .map(Some),
             || None,
         )?;
         let Some(replies) = replies else {
@@ -272,14 +304,24 @@ impl<C: Codec> RedisCache<C> {
 
     /// Whether `key` exists (`EXISTS`; fail-open: `false`).
     pub async fn exists(&self, key: &str) -> Result<bool> {
-        let r = self.run(CommandFamily::Other, redis::cmd("EXISTS").arg(self.full_key(key))).await;
+        let r = self
+            .run(
+                CommandFamily::Other,
+                redis::cmd("EXISTS").arg(self.full_key(key)),
+            )
+            .await;
         self.soften(r.map(|n: u64| n > 0), || false)
     }
 
     /// The remaining time to live of `key` (`PTTL`); `None` when the key
     /// does not exist or never expires (fail-open: `None`).
     pub async fn ttl(&self, key: &str) -> Result<Option<Duration>> {
-        let r = self.run(CommandFamily::Other, redis::cmd("PTTL").arg(self.full_key(key))).await;
+        let r = self
+            .run(
+                CommandFamily::Other,
+                redis::cmd("PTTL").arg(self.full_key(key)),
+            )
+            .await;
         self.soften(
             r.map(|ms: i64| u64::try_from(ms).ok().map(Duration::from_millis)),
             || None,
@@ -290,12 +332,22 @@ impl<C: Codec> RedisCache<C> {
 
     /// Stores `value` under `key` for `ttl` (`None`: the default TTL).
     /// Encoding errors and oversize values are always returned.
-    pub async fn set<T: Serialize + ?Sized>(&self, key: &str, value: &T, ttl: Option<Duration>) -> Result<()> {
+    pub async fn set<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> Result<()> {
         let bytes = self.encode(value)?;
         self.set_encoded(key, &bytes, ttl).await
     }
 
-    pub(crate) async fn set_encoded(&self, key: &str, bytes: &[u8], ttl: Option<Duration>) -> Result<()> {
+    pub(crate) async fn set_encoded(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
         let cmd = self.set_cmd(&self.full_key(key), bytes, ttl);
         let r = self.run::<()>(CommandFamily::Write, &cmd).await;
         if r.is_ok() {
@@ -307,13 +359,23 @@ impl<C: Codec> RedisCache<C> {
 
     /// Stores `value` only if `key` does not exist (`SET … NX`); whether it
     /// was stored.
-    pub async fn set_nx<T: Serialize + ?Sized>(&self, key: &str, value: &T, ttl: Option<Duration>) -> Result<bool> {
+    pub async fn set_nx<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
         self.set_conditional(key, value, ttl, "NX").await
     }
 
     /// Stores `value` only if `key` exists (`SET … XX`); whether it was
     /// stored.
-    pub async fn set_xx<T: Serialize + ?Sized>(&self, key: &str, value: &T, ttl: Option<Duration>) -> Result<bool> {
+    pub async fn set_xx<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
         self.set_conditional(key, value, ttl, "XX").await
     }
 
@@ -339,7 +401,11 @@ impl<C: Codec> RedisCache<C> {
     /// Stores every pair in one pipeline of `SET … PX` (one round trip).
     /// Every value is encoded first: one that fails or is too large fails
     /// the call before anything is sent.
-    pub async fn set_many<K: AsRef<str>, T: Serialize>(&self, items: &[(K, T)], ttl: Option<Duration>) -> Result<()> {
+    pub async fn set_many<K: AsRef<str>, T: Serialize>(
+        &self,
+        items: &[(K, T)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
         if items.is_empty() {
             return Ok(());
         }
@@ -348,7 +414,8 @@ impl<C: Codec> RedisCache<C> {
         for (key, value) in items {
             let bytes = self.encode(value)?;
             bytes_total += bytes.len() as u64;
-            pipe.add_command(self.set_cmd(&self.full_key(key.as_ref()), &bytes, ttl)).ignore();
+            pipe.add_command(self.set_cmd(&self.full_key(key.as_ref()), &bytes, ttl))
+                .ignore();
         }
         let r = self.run_pipeline::<()>(CommandFamily::Write, &pipe).await;
         if r.is_ok() {
@@ -384,7 +451,9 @@ impl<C: Codec> RedisCache<C> {
     }
 
     async fn unlink<K: redis::ToRedisArgs + Send + Sync>(&self, full_keys: &[K]) -> Result<u64> {
-        let removed: u64 = self.run(CommandFamily::Delete, redis::cmd("UNLINK").arg(full_keys)).await?;
+        let removed: u64 = self
+            .run(CommandFamily::Delete, redis::cmd("UNLINK").arg(full_keys))
+            .await?;
         Counters::add(&self.inner.counters.deletes, removed);
         Ok(removed)
     }
@@ -396,7 +465,8 @@ impl<C: Codec> RedisCache<C> {
     /// clients. Returns how many keys were removed (fail-open: removed so
     /// far). Keys written during the scan may survive.
     pub async fn clear_namespace(&self) -> Result<u64> {
-        self.clear_glob(&format!("{}:*", escape_glob(&self.inner.namespace))).await
+        self.clear_glob(&format!("{}:*", escape_glob(&self.inner.namespace)))
+            .await
     }
 
     /// Removes every key of the namespace that starts with `prefix`. Glob

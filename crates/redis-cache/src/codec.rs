@@ -123,9 +123,15 @@ impl Framing {
         Ok(framed)
     }
 
-    pub(crate) fn decode<C: Codec, T: DeserializeOwned>(&self, codec: &C, bytes: &[u8]) -> Result<T> {
+    pub(crate) fn decode<C: Codec, T: DeserializeOwned>(
+        &self,
+        codec: &C,
+        bytes: &[u8],
+    ) -> Result<T> {
         let decode_error = |m: &str| CacheError::Decode(m.to_owned());
-        let (&header, rest) = bytes.split_first().ok_or_else(|| decode_error("empty value"))?;
+        let (&header, rest) = bytes
+            .split_first()
+            .ok_or_else(|| decode_error("empty value"))?;
         if header & RESERVED != 0 || header & 0x0f != C::ID {
             return Err(CacheError::Decode(format!(
                 "header byte {header:#04x} is not codec {} of this crate",
@@ -178,9 +184,22 @@ mod tests {
     fn other_codec_and_garbage_are_decode_errors() {
         let f = framing(None);
         let msgpack = f.encode(&MsgPack, &"hi").unwrap();
-        assert!(matches!(f.decode::<_, String>(&Json, &msgpack), Err(CacheError::Decode(_))));
-        for garbage in [&b""[..], b"\x81", b"\x81\xff\xff\xff\x7f", b"\x01{", b"\x71{}", b"hello"] {
-            assert!(matches!(f.decode::<_, String>(&Json, garbage), Err(CacheError::Decode(_))));
+        assert!(matches!(
+            f.decode::<_, String>(&Json, &msgpack),
+            Err(CacheError::Decode(_))
+        ));
+        for garbage in [
+            &b""[..],
+            b"\x81",
+            b"\x81\xff\xff\xff\x7f",
+            b"\x01{",
+            b"\x71{}",
+            b"hello",
+        ] {
+            assert!(matches!(
+                f.decode::<_, String>(&Json, garbage),
+                Err(CacheError::Decode(_))
+            ));
         }
     }
 
@@ -190,7 +209,9 @@ mod tests {
             compress_above: None,
             max_value_size: 10,
         };
-        let err = f.encode(&Json, &"a string longer than ten bytes").unwrap_err();
+        let err = f
+            .encode(&Json, &"a string longer than ten bytes")
+            .unwrap_err();
         assert!(matches!(err, CacheError::ValueTooLarge { max: 10, .. }));
     }
 
@@ -201,7 +222,10 @@ mod tests {
             id: u64,
             name: String,
         }
-        let u = User { id: 7, name: "ann".into() };
+        let u = User {
+            id: 7,
+            name: "ann".into(),
+        };
         let f = framing(None);
         let named = f.encode(&MsgPack, &u).unwrap();
         let compact = f.encode(&MsgPackCompact, &u).unwrap();

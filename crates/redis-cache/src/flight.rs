@@ -64,7 +64,12 @@ impl<C: Codec> RedisCache<C> {
     /// [`CacheError::Loader`] (or [`CacheError::LoadAbandoned`]) and
     /// nothing is cached. In fail-open mode a Redis error reads as a miss
     /// (the loader runs) and a failed store still returns the value.
-    pub async fn get_or_set<T, F, Fut, E>(&self, key: &str, ttl: Option<Duration>, loader: F) -> Result<T>
+    pub async fn get_or_set<T, F, Fut, E>(
+        &self,
+        key: &str,
+        ttl: Option<Duration>,
+        loader: F,
+    ) -> Result<T>
     where
         T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
         F: FnOnce() -> Fut + Send + 'static,
@@ -100,13 +105,18 @@ impl<C: Codec> RedisCache<C> {
             Counters::add(&self.inner.counters.singleflight_joins, 1);
         }
         let value = load.await?;
-        (*value)
-            .downcast_ref::<T>()
-            .cloned()
-            .ok_or_else(|| CacheError::Decode("a concurrent get_or_set of this key asked for another type".into()))
+        (*value).downcast_ref::<T>().cloned().ok_or_else(|| {
+            CacheError::Decode("a concurrent get_or_set of this key asked for another type".into())
+        })
     }
 
-    async fn load<T, F, Fut, E>(self, key: String, ttl: Option<Duration>, loader: F, leave: Leave<C>) -> Loaded
+    async fn load<T, F, Fut, E>(
+        self,
+        key: String,
+        ttl: Option<Duration>,
+        loader: F,
+        leave: Leave<C>,
+    ) -> Loaded
     where
         T: Serialize + DeserializeOwned + Send + Sync + 'static,
         F: FnOnce() -> Fut + Send + 'static,
@@ -127,7 +137,10 @@ impl<C: Codec> RedisCache<C> {
             Err(_) => {}
         }
         Counters::add(&counters.loader_runs, 1);
-        let value = match AssertUnwindSafe(async move { loader().await }).catch_unwind().await {
+        let value = match AssertUnwindSafe(async move { loader().await })
+            .catch_unwind()
+            .await
+        {
             Ok(Ok(value)) => value,
             Ok(Err(e)) => {
                 Counters::add(&counters.loader_errors, 1);
@@ -150,6 +163,7 @@ impl<C: Codec> RedisCache<C> {
     }
 
     async fn run_get(&self, full_key: &str) -> Result<Option<Vec<u8>>> {
-        self.run(CommandFamily::Read, redis::cmd("GET").arg(full_key)).await
+        self.run(CommandFamily::Read, redis::cmd("GET").arg(full_key))
+            .await
     }
 }

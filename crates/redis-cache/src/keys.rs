@@ -140,7 +140,11 @@ mod tests {
         // Fixed vectors: changing these breaks every deployed key.
         assert_eq!(stable_hash(b""), "6c62272e07bb014262b821756295c58d");
         assert_eq!(stable_hash(b"a"), "d228cb696f1a8caf78912b704e4a8964");
-        let k = KeyBuilder::new().part("f").hashed(&(1, "x")).unwrap().build();
+        let k = KeyBuilder::new()
+            .part("f")
+            .hashed(&(1, "x"))
+            .unwrap()
+            .build();
         assert_eq!(k, format!("f:{}", stable_hash(br#"[1,"x"]"#)));
     }
 
@@ -148,7 +152,10 @@ mod tests {
     fn long_keys_are_capped() {
         let long = "é".repeat(200);
         let a = KeyBuilder::new().part(&long).max_len(64).build();
-        let b = KeyBuilder::new().part(format!("{long}x")).max_len(64).build();
+        let b = KeyBuilder::new()
+            .part(format!("{long}x"))
+            .max_len(64)
+            .build();
         assert!(a.len() <= 64 && b.len() <= 64);
         assert_ne!(a, b);
         let short = KeyBuilder::new().part("short").max_len(64).build();

@@ -35,7 +35,12 @@ impl<C: Codec> RedisCache<C> {
     /// (`None`: the default TTL) run it once. Keys are
     /// `fn:{name}:{stable_hash(JSON of the arguments)}` in this namespace;
     /// change `name` (e.g. add a version) when the result's shape changes.
-    pub fn memoize<F>(&self, name: impl Into<String>, ttl: Option<Duration>, function: F) -> Memoized<F, C> {
+    pub fn memoize<F>(
+        &self,
+        name: impl Into<String>,
+        ttl: Option<Duration>,
+        function: F,
+    ) -> Memoized<F, C> {
         Memoized {
             cache: self.clone(),
             name: name.into(),
@@ -48,7 +53,11 @@ impl<C: Codec> RedisCache<C> {
 impl<F, C: Codec> Memoized<F, C> {
     /// The cache key for `args`.
     pub fn key_for<A: Serialize + ?Sized>(&self, args: &A) -> Result<String> {
-        Ok(KeyBuilder::new().part("fn").part(&self.name).hashed(args)?.build())
+        Ok(KeyBuilder::new()
+            .part("fn")
+            .part(&self.name)
+            .hashed(args)?
+            .build())
     }
 
     /// Calls the function through the cache.

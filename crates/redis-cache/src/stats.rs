@@ -122,7 +122,9 @@ impl Counters {
         let histogram = || {
             // 1 µs .. 60 s at 2 significant digits; bounds are constants.
             #[allow(clippy::expect_used)]
-            Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 2).expect("constant bounds are valid"))
+            Mutex::new(
+                Histogram::new_with_bounds(1, 60_000_000, 2).expect("constant bounds are valid"),
+            )
         };
         Self {
             hits: AtomicU64::new(0),
@@ -137,7 +139,13 @@ impl Counters {
             singleflight_joins: AtomicU64::new(0),
             bytes_read: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
-            latency: [histogram(), histogram(), histogram(), histogram(), histogram()],
+            latency: [
+                histogram(),
+                histogram(),
+                histogram(),
+                histogram(),
+                histogram(),
+            ],
         }
     }
 
@@ -147,7 +155,9 @@ impl Counters {
 
     pub(crate) fn record(&self, family: CommandFamily, elapsed: Duration) {
         let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        self.latency[family as usize].lock().saturating_record(us.max(1));
+        self.latency[family as usize]
+            .lock()
+            .saturating_record(us.max(1));
     }
 
     pub(crate) fn snapshot(&self) -> CacheStats {

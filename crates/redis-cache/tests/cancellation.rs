@@ -10,7 +10,9 @@ use futures_util::FutureExt;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_futures_cause_no_crosstalk() {
     let cache = support::cache("xtalk").await;
-    let items: Vec<(String, String)> = (0..200).map(|i| (format!("k{i}"), format!("value-of-k{i}"))).collect();
+    let items: Vec<(String, String)> = (0..200)
+        .map(|i| (format!("k{i}"), format!("value-of-k{i}")))
+        .collect();
     cache.set_many(&items, None).await.unwrap();
 
     let mut tasks = Vec::new();

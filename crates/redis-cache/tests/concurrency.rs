@@ -26,5 +26,10 @@ async fn counters_are_exact_under_concurrency() {
     assert_eq!(s.hits + s.misses, 6400);
     assert_eq!(s.hits, 3200);
     assert_eq!(s.sets, 50);
-    assert_eq!(s.latency_of(perfect21_redis_cache::CommandFamily::Read).unwrap().count, 6400);
+    assert_eq!(
+        s.latency_of(perfect21_redis_cache::CommandFamily::Read)
+            .unwrap()
+            .count,
+        6400
+    );
 }

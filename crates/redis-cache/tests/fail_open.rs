@@ -42,9 +42,18 @@ async fn fail_open_counts_errors_and_recovers() {
     assert!(!cache.delete("k").await.unwrap());
     assert!(!cache.exists("k").await.unwrap());
     assert_eq!(cache.clear_namespace().await.unwrap(), 0);
-    let loaded = cache.get_or_set("g", None, || async { Ok::<_, std::io::Error>(9u32) }).await.unwrap();
-    assert_eq!(loaded, 9, "the loader's value is served while Redis is down");
-    assert!(cache.health_check().await.is_err(), "health_check is always strict");
+    let loaded = cache
+        .get_or_set("g", None, || async { Ok::<_, std::io::Error>(9u32) })
+        .await
+        .unwrap();
+    assert_eq!(
+        loaded, 9,
+        "the loader's value is served while Redis is down"
+    );
+    assert!(
+        cache.health_check().await.is_err(),
+        "health_check is always strict"
+    );
 
     let s = cache.stats();
     assert_eq!((s.hits, s.misses), (1, 0), "errors are not misses: {s:?}");
@@ -74,9 +83,14 @@ async fn strict_mode_returns_errors() {
     cache.set("k", &1u32, None).await.unwrap();
     server.kill();
     let err = cache.get::<u32>("k").await.unwrap_err();
-    assert!(matches!(err, CacheError::Redis(_) | CacheError::Timeout(_)), "{err}");
+    assert!(
+        matches!(err, CacheError::Redis(_) | CacheError::Timeout(_)),
+        "{err}"
+    );
     assert!(cache.set("k", &1u32, None).await.is_err());
-    let load = cache.get_or_set("g", None, || async { Ok::<_, std::io::Error>(1u32) }).await;
+    let load = cache
+        .get_or_set("g", None, || async { Ok::<_, std::io::Error>(1u32) })
+        .await;
     assert!(load.is_err());
     let s = cache.stats();
     assert_eq!(s.errors + s.timeouts, 3);
@@ -84,5 +98,9 @@ async fn strict_mode_returns_errors() {
 
     server.start_again().expect("restart on the same port");
     wait_for_recovery(&cache).await;
-    assert_eq!(cache.get::<u32>("k").await.unwrap(), None, "persistence is off: the restart lost it");
+    assert_eq!(
+        cache.get::<u32>("k").await.unwrap(),
+        None,
+        "persistence is off: the restart lost it"
+    );
 }

@@ -39,11 +39,22 @@ async fn hundred_callers_one_loader_run() {
     }
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     let s = cache.stats();
-    assert_eq!((s.loader_runs, s.singleflight_joins, s.sets, s.misses, s.hits), (1, 99, 1, 1, 0));
+    assert_eq!(
+        (
+            s.loader_runs,
+            s.singleflight_joins,
+            s.sets,
+            s.misses,
+            s.hits
+        ),
+        (1, 99, 1, 1, 0)
+    );
     assert_eq!(cache.loads_in_flight(), 0);
     // Now cached: a later call is a hit and runs nothing.
     let v: Vec<u32> = cache
-        .get_or_set("hot", None, || async { Err::<Vec<u32>, _>(std::io::Error::other("must not run")) })
+        .get_or_set("hot", None, || async {
+            Err::<Vec<u32>, _>(std::io::Error::other("must not run"))
+        })
         .await
         .unwrap();
     assert_eq!(v, vec![1, 2, 3]);
@@ -81,7 +92,10 @@ async fn a_failing_loader_reaches_every_waiter_and_caches_nothing() {
     assert_eq!((s.loader_runs, s.loader_errors, s.sets), (1, 1, 0));
     assert!(!cache.exists("k").await.unwrap());
     // The next call loads again.
-    let v = cache.get_or_set("k", None, || async { Ok::<_, std::io::Error>(7u32) }).await.unwrap();
+    let v = cache
+        .get_or_set("k", None, || async { Ok::<_, std::io::Error>(7u32) })
+        .await
+        .unwrap();
     assert_eq!(v, 7);
 }
 
@@ -98,7 +112,10 @@ async fn a_panicking_loader_is_an_error_not_a_poisoned_key() {
         .await;
     assert!(matches!(r, Err(CacheError::LoadAbandoned)), "{r:?}");
     assert_eq!(cache.loads_in_flight(), 0);
-    let v = cache.get_or_set("k", None, || async { Ok::<_, std::io::Error>(2u32) }).await.unwrap();
+    let v = cache
+        .get_or_set("k", None, || async { Ok::<_, std::io::Error>(2u32) })
+        .await
+        .unwrap();
     assert_eq!(v, 2);
     assert_eq!(cache.stats().loader_errors, 1);
 }
@@ -124,7 +141,12 @@ async fn a_cancelled_load_frees_the_key() {
     load.abort();
     assert!(load.await.unwrap_err().is_cancelled());
     assert_eq!(cache.loads_in_flight(), 0);
-    let v = cache.get_or_set("k", Some(Duration::from_secs(60)), || async { Ok::<_, std::io::Error>(5u32) }).await.unwrap();
+    let v = cache
+        .get_or_set("k", Some(Duration::from_secs(60)), || async {
+            Ok::<_, std::io::Error>(5u32)
+        })
+        .await
+        .unwrap();
     assert_eq!(v, 5);
     assert_eq!(cache.get::<u32>("k").await.unwrap(), Some(5));
 }
@@ -146,6 +168,9 @@ async fn memoize_caches_by_arguments() {
     assert_eq!(square.call((4, "a".to_string())).await.unwrap(), "a=16");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     let key = square.key_for(&(3u64, "a")).unwrap();
-    assert!(key.starts_with("fn:square:") && key.len() == "fn:square:".len() + 32, "{key}");
+    assert!(
+        key.starts_with("fn:square:") && key.len() == "fn:square:".len() + 32,
+        "{key}"
+    );
     assert!(cache.exists(&key).await.unwrap());
 }

@@ -32,12 +32,13 @@ async fn hits_and_misses_match_the_server() {
                 state ^= state << 17;
                 let key = format!("k{}", state % 64);
                 match state % 7 {
-                    0 | 1 | 2 => {
+                    0..=2 => {
                         let _: Option<u64> = cache.get(&key).await.unwrap();
                     }
                     3 => cache.set(&key, &state, None).await.unwrap(),
                     4 => {
-                        let keys: Vec<String> = (0..10).map(|i| format!("k{}", (state + i) % 64)).collect();
+                        let keys: Vec<String> =
+                            (0..10).map(|i| format!("k{}", (state + i) % 64)).collect();
                         let _: Vec<Option<u64>> = cache.get_many(&keys).await.unwrap();
                     }
                     5 => {
@@ -45,7 +46,9 @@ async fn hits_and_misses_match_the_server() {
                     }
                     _ => {
                         let _: u64 = cache
-                            .get_or_set(&key, None, move || async move { Ok::<_, std::io::Error>(state) })
+                            .get_or_set(&key, None, move || async move {
+                                Ok::<_, std::io::Error>(state)
+                            })
                             .await
                             .unwrap();
                     }

@@ -13,7 +13,11 @@ pub(crate) fn unique_namespace(tag: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("t-{tag}-{}-{nanos}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "t-{tag}-{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A builder on `REDIS_URL` with a unique namespace.
@@ -25,7 +29,11 @@ pub(crate) fn builder(tag: &str) -> RedisCacheBuilder<Json> {
 
 /// A strict cache (errors returned) on `REDIS_URL`.
 pub(crate) async fn cache(tag: &str) -> RedisCache {
-    builder(tag).fail_open(false).build().await.expect("build cache")
+    builder(tag)
+        .fail_open(false)
+        .build()
+        .await
+        .expect("build cache")
 }
 
 /// A raw connection to `url`, for writing what the cache would not.
