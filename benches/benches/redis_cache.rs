@@ -161,5 +161,83 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(redis_cache, benches);
+/// The connection under `RedisCache`: one multiplexed `ConnectionManager`
+/// (the default) beside the deadpool-redis and bb8-redis pools (16
+/// connections each), `GET` of a present key at 1, 64 and 256 requests in
+/// flight. Function ids: `perfect21` is the ConnectionManager the crate
+/// uses; the pools by crate name.
+fn connections(c: &mut Criterion) {
+    let Some(url) = service_url("REDIS_URL") else {
+        return;
+    };
+    let rt = runtime();
+    let (_, manager) = rt.block_on(setup(&url));
+    let mut config = deadpool_redis::Config::from_url(url.clone());
+    config.pool = Some(deadpool_redis::PoolConfig::new(16));
+    let deadpool = config
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .expect("deadpool");
+    let bb8 = rt.block_on(async {
+        bb8::Pool::builder()
+            .max_size(16)
+            .build(bb8_redis::RedisConnectionManager::new(url.as_str()).expect("bb8 manager"))
+            .await
+            .expect("bb8 pool")
+    });
+    let mut group = c.benchmark_group("redis_cache/connection_get");
+    for tasks in [1usize, 64, 256] {
+        let param = format!("{tasks}_tasks");
+        group.throughput(Throughput::Elements(tasks as u64));
+        group.bench_function(BenchmarkId::new("perfect21", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let mut connection = manager.clone();
+                    async move {
+                        let v: Option<Vec<u8>> = redis::cmd("GET")
+                            .arg(full_key(i))
+                            .query_async(&mut connection)
+                            .await
+                            .expect("GET");
+                        v.expect("seeded")
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("deadpool-redis", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let pool = deadpool.clone();
+                    async move {
+                        let mut connection = pool.get().await.expect("deadpool get");
+                        let v: Option<Vec<u8>> = redis::cmd("GET")
+                            .arg(full_key(i))
+                            .query_async(&mut connection)
+                            .await
+                            .expect("GET");
+                        v.expect("seeded")
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("bb8-redis", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let pool = bb8.clone();
+                    async move {
+                        let mut connection = pool.get().await.expect("bb8 get");
+                        let v: Option<Vec<u8>> = redis::cmd("GET")
+                            .arg(full_key(i))
+                            .query_async(&mut *connection)
+                            .await
+                            .expect("GET");
+                        v.expect("seeded")
+                    }
+                }))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(redis_cache, benches, connections);
 criterion_main!(redis_cache);

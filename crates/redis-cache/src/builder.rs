@@ -30,6 +30,8 @@ pub struct RedisCacheBuilder<C = Json> {
     fail_open: bool,
     delete_corrupt: bool,
     scan_count: usize,
+    #[cfg(feature = "local")]
+    local: Option<crate::local::LocalOptions>,
 }
 
 impl<C> std::fmt::Debug for RedisCacheBuilder<C> {
@@ -68,6 +70,8 @@ impl RedisCacheBuilder<Json> {
             fail_open: true,
             delete_corrupt: false,
             scan_count: 1000,
+            #[cfg(feature = "local")]
+            local: None,
         }
     }
 }
@@ -114,6 +118,8 @@ impl<C: Codec> RedisCacheBuilder<C> {
             fail_open: self.fail_open,
             delete_corrupt: self.delete_corrupt,
             scan_count: self.scan_count,
+            #[cfg(feature = "local")]
+            local: self.local,
         }
     }
 
@@ -164,6 +170,18 @@ impl<C: Codec> RedisCacheBuilder<C> {
         self
     }
 
+    /// Adds the local tier (feature `local`): an in-process L1 of at most
+    /// `max_bytes` of keys and encoded values (at least 1), each kept for at
+    /// most `ttl` (1 ms – 1 h), in front of Redis. Needs [`url`](Self::url)
+    /// (it opens its own pub/sub connection); `build()` subscribes to the
+    /// namespace's invalidation channel before it returns, and fails if it
+    /// cannot. Reads served by L1 count in `local_hits`.
+    #[cfg(feature = "local")]
+    pub fn local_tier(mut self, max_bytes: u64, ttl: Duration) -> Self {
+        self.local = Some(crate::local::LocalOptions { max_bytes, ttl });
+        self
+    }
+
     /// Validates the options and connects.
     pub async fn build(self) -> Result<RedisCache<C>> {
         let namespace = self
@@ -203,6 +221,22 @@ impl<C: Codec> RedisCacheBuilder<C> {
         if !(1..=100_000).contains(&self.scan_count) {
             return Err(CacheError::config("scan_count", "must be 1–100000"));
         }
+        #[cfg(feature = "local")]
+        if let Some(local) = self.local {
+            if local.max_bytes == 0 {
+                return Err(CacheError::config("local_tier", "max_bytes must be at least 1"));
+            }
+            if !range.contains(&local.ttl) {
+                return Err(CacheError::config("local_tier", "ttl must be 1 ms – 1 h"));
+            }
+            if self.url.is_none() {
+                return Err(CacheError::config(
+                    "local_tier",
+                    "needs `url`: it opens its own pub/sub connection",
+                ));
+            }
+        }
+        let mut client_for_local = None;
         let (connection, redactor) = match (self.url, self.connection) {
             (Some(_), Some(_)) => {
                 return Err(CacheError::config(
@@ -223,6 +257,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
                     .set_response_timeout(Some(self.command_timeout))
                     .set_number_of_retries(2)
                     .set_max_delay(Duration::from_millis(500));
+                client_for_local = Some(client.clone());
                 let connection = if self.fail_open {
                     ConnectionManager::new_lazy_with_config(client, config)
                 } else {
@@ -232,7 +267,10 @@ impl<C: Codec> RedisCacheBuilder<C> {
                 (connection, redactor)
             }
         };
-        Ok(RedisCache::from_inner(Inner::new(
+        #[cfg(feature = "local")]
+        let (local_namespace, local_redactor) = (namespace.clone(), redactor.clone());
+        #[allow(unused_mut)]
+        let mut inner = Inner::new(
             connection,
             redactor,
             namespace,
@@ -246,6 +284,15 @@ impl<C: Codec> RedisCacheBuilder<C> {
             self.fail_open,
             self.delete_corrupt,
             self.scan_count,
-        )))
+        );
+        #[cfg(feature = "local")]
+        if let (Some(options), Some(client)) = (self.local, client_for_local.take()) {
+            let local = crate::local::Local::start(client, &local_namespace, options)
+                .await
+                .map_err(|e| CacheError::Redis(local_redactor.scrub(&e.to_string())))?;
+            inner.local = Some(local);
+        }
+        let _ = client_for_local;
+        Ok(RedisCache::from_inner(inner))
     }
 }

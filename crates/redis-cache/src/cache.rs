@@ -46,6 +46,13 @@ impl<C: Codec> std::fmt::Debug for RedisCache<C> {
     }
 }
 
+/// What a write changed, for the local tiers of other instances.
+#[cfg_attr(not(feature = "local"), allow(dead_code))]
+pub(crate) enum Changed<'a> {
+    Keys(&'a [String]),
+    All,
+}
+
 pub(crate) struct Inner<C> {
     connection: ConnectionManager,
     redactor: Redactor,
@@ -59,6 +66,8 @@ pub(crate) struct Inner<C> {
     scan_count: usize,
     pub(crate) counters: Counters,
     pub(crate) flights: Flights,
+    #[cfg(feature = "local")]
+    pub(crate) local: Option<crate::local::Local>,
 }
 
 impl<C> Inner<C> {
@@ -88,6 +97,8 @@ impl<C> Inner<C> {
             scan_count,
             counters: Counters::new(),
             flights: Flights::default(),
+            #[cfg(feature = "local")]
+            local: None,
         }
     }
 }
@@ -188,6 +199,65 @@ impl<C: Codec> RedisCache<C> {
         }
     }
 
+    /// Runs a write; with a local tier, in one pipeline with the `PUBLISH`
+    /// that tells the other instances what changed.
+    async fn write<T: FromRedisValue>(&self, family: CommandFamily, cmd: Cmd, changed: Changed<'_>) -> Result<T> {
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            let mut pipe = redis::pipe();
+            pipe.add_command(cmd);
+            pipe.add_command(local.publish(changed)).ignore();
+            return self.run_pipeline::<(T,)>(family, &pipe).await.map(|(t,)| t);
+        }
+        let _ = changed;
+        self.run(family, &cmd).await
+    }
+
+    /// The L1 copy of `full_key`, if the local tier has one.
+    #[cfg_attr(not(feature = "local"), allow(unused_variables))]
+    fn l1_get(&self, full_key: &str) -> Option<std::sync::Arc<[u8]>> {
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            return local.l1.get(full_key);
+        }
+        None
+    }
+
+    #[cfg_attr(not(feature = "local"), allow(unused_variables))]
+    fn l1_put(&self, full_key: &str, bytes: &[u8]) {
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            local.l1.insert(full_key.to_owned(), std::sync::Arc::from(bytes));
+        }
+    }
+
+    #[cfg_attr(not(feature = "local"), allow(unused_variables))]
+    fn l1_forget(&self, changed: Changed<'_>) {
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            match changed {
+                Changed::Keys(keys) => keys.iter().for_each(|k| local.l1.invalidate(k)),
+                Changed::All => local.l1.invalidate_all(),
+            }
+        }
+    }
+
+    /// A value from the local tier, decoded; a value that does not decode
+    /// is dropped from L1 and read from Redis instead.
+    pub(crate) fn from_l1<T: DeserializeOwned>(&self, full_key: &str) -> Option<T> {
+        let bytes = self.l1_get(full_key)?;
+        match self.inner.framing.decode(&self.inner.codec, &bytes) {
+            Ok(value) => {
+                Counters::add(&self.inner.counters.local_hits, 1);
+                Some(value)
+            }
+            Err(_) => {
+                self.l1_forget(Changed::Keys(&[full_key.to_owned()]));
+                None
+            }
+        }
+    }
+
     /// Fail-open: a Redis error or timeout becomes `fallback`.
     fn soften<T>(&self, result: Result<T>, fallback: impl FnOnce() -> T) -> Result<T> {
         match result {
@@ -231,18 +301,14 @@ impl<C: Codec> RedisCache<C> {
         match self.inner.framing.decode(&self.inner.codec, &bytes) {
             Ok(value) => {
                 Counters::add(&counters.hits, 1);
+                self.l1_put(full_key, &bytes);
                 Some(value)
             }
             Err(e) => {
                 Counters::add(&counters.decode_errors, 1);
                 tracing::warn!(target: "perfect21.redis_cache", key = full_key, error = %e, "stored value does not decode; read as a miss");
                 if self.inner.delete_corrupt {
-                    let removed: Result<u64> = self
-                        .run(CommandFamily::Delete, redis::cmd("UNLINK").arg(full_key))
-                        .await;
-                    if let Ok(n) = removed {
-                        Counters::add(&counters.deletes, n);
-                    }
+                    let _ = self.unlink(&[full_key.to_owned()]).await;
                 }
                 None
             }
@@ -264,6 +330,9 @@ impl<C: Codec> RedisCache<C> {
     /// value that does not decode and (fail-open) on a Redis error.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         let full = self.full_key(key);
+        if let Some(value) = self.from_l1(&full) {
+            return Ok(Some(value));
+        }
         let raw: Option<Vec<u8>> = match self.soften(
             self.run(CommandFamily::Read, redis::cmd("GET").arg(&full))
                 .await
@@ -286,18 +355,30 @@ impl<C: Codec> RedisCache<C> {
             return Ok(Vec::new());
         }
         let full: Vec<String> = keys.iter().map(|k| self.full_key(k.as_ref())).collect();
+        let mut out: Vec<Option<T>> = Vec::with_capacity(full.len());
+        let mut remote: Vec<usize> = Vec::new();
+        for (i, key) in full.iter().enumerate() {
+            let local = self.from_l1(key);
+            if local.is_none() {
+                remote.push(i);
+            }
+            out.push(local);
+        }
+        if remote.is_empty() {
+            return Ok(out);
+        }
+        let remote_keys: Vec<&String> = remote.iter().map(|&i| &full[i]).collect();
         let replies: Option<Vec<Option<Vec<u8>>>> = self.soften(
-            self.run(CommandFamily::Read, redis::cmd("MGET").arg(&full))
+            self.run(CommandFamily::Read, redis::cmd("MGET").arg(&remote_keys))
                 .await
                 .map(Some),
             || None,
         )?;
         let Some(replies) = replies else {
-            return Ok(keys.iter().map(|_| None).collect());
+            return Ok(out);
         };
-        let mut out = Vec::with_capacity(replies.len());
-        for (raw, key) in replies.into_iter().zip(&full) {
-            out.push(self.decode_found(key, raw).await);
+        for (raw, &i) in replies.into_iter().zip(&remote) {
+            out[i] = self.decode_found(&full[i], raw).await;
         }
         Ok(out)
     }
@@ -348,9 +429,13 @@ impl<C: Codec> RedisCache<C> {
         bytes: &[u8],
         ttl: Option<Duration>,
     ) -> Result<()> {
-        let cmd = self.set_cmd(&self.full_key(key), bytes, ttl);
-        let r = self.run::<()>(CommandFamily::Write, &cmd).await;
+        let full = [self.full_key(key)];
+        let cmd = self.set_cmd(&full[0], bytes, ttl);
+        let r = self
+            .write::<()>(CommandFamily::Write, cmd, Changed::Keys(&full))
+            .await;
         if r.is_ok() {
+            self.l1_put(&full[0], bytes);
             Counters::add(&self.inner.counters.sets, 1);
             Counters::add(&self.inner.counters.bytes_written, bytes.len() as u64);
         }
@@ -387,11 +472,15 @@ impl<C: Codec> RedisCache<C> {
         condition: &str,
     ) -> Result<bool> {
         let bytes = self.encode(value)?;
-        let mut cmd = self.set_cmd(&self.full_key(key), &bytes, ttl);
+        let full = [self.full_key(key)];
+        let mut cmd = self.set_cmd(&full[0], &bytes, ttl);
         cmd.arg(condition);
-        let r: Result<Option<String>> = self.run(CommandFamily::Write, &cmd).await;
+        let r: Result<Option<String>> = self
+            .write(CommandFamily::Write, cmd, Changed::Keys(&full))
+            .await;
         let stored = r.map(|reply| reply.is_some());
         if let Ok(true) = stored {
+            self.l1_put(&full[0], &bytes);
             Counters::add(&self.inner.counters.sets, 1);
             Counters::add(&self.inner.counters.bytes_written, bytes.len() as u64);
         }
@@ -411,14 +500,24 @@ impl<C: Codec> RedisCache<C> {
         }
         let mut pipe = redis::pipe();
         let mut bytes_total = 0u64;
+        let mut encoded = Vec::with_capacity(items.len());
         for (key, value) in items {
             let bytes = self.encode(value)?;
             bytes_total += bytes.len() as u64;
-            pipe.add_command(self.set_cmd(&self.full_key(key.as_ref()), &bytes, ttl))
-                .ignore();
+            let full = self.full_key(key.as_ref());
+            pipe.add_command(self.set_cmd(&full, &bytes, ttl)).ignore();
+            encoded.push((full, bytes));
+        }
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            let keys: Vec<String> = encoded.iter().map(|(k, _)| k.clone()).collect();
+            pipe.add_command(local.publish(Changed::Keys(&keys))).ignore();
         }
         let r = self.run_pipeline::<()>(CommandFamily::Write, &pipe).await;
         if r.is_ok() {
+            for (full, bytes) in &encoded {
+                self.l1_put(full, bytes);
+            }
             Counters::add(&self.inner.counters.sets, items.len() as u64);
             Counters::add(&self.inner.counters.bytes_written, bytes_total);
         }
@@ -450,9 +549,11 @@ impl<C: Codec> RedisCache<C> {
         self.soften(r, || 0)
     }
 
-    async fn unlink<K: redis::ToRedisArgs + Send + Sync>(&self, full_keys: &[K]) -> Result<u64> {
+    async fn unlink(&self, full_keys: &[String]) -> Result<u64> {
+        self.l1_forget(Changed::Keys(full_keys));
+        let cmd = redis::cmd("UNLINK").arg(full_keys).to_owned();
         let removed: u64 = self
-            .run(CommandFamily::Delete, redis::cmd("UNLINK").arg(full_keys))
+            .write(CommandFamily::Delete, cmd, Changed::Keys(full_keys))
             .await?;
         Counters::add(&self.inner.counters.deletes, removed);
         Ok(removed)
@@ -489,6 +590,15 @@ impl<C: Codec> RedisCache<C> {
             .await
     }
 
+    /// After a clear: empties this L1 and tells the other instances to.
+    async fn forget_all(&self) {
+        self.l1_forget(Changed::All);
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            let _: Result<()> = self.run(CommandFamily::Other, &local.publish(Changed::All)).await;
+        }
+    }
+
     async fn clear_glob(&self, glob: &str) -> Result<u64> {
         let mut cursor: u64 = 0;
         let mut removed = 0u64;
@@ -506,12 +616,19 @@ impl<C: Codec> RedisCache<C> {
                 Err(e) => return self.soften(Err(e), || removed),
             };
             for chunk in keys.chunks(self.inner.scan_count) {
-                match self.unlink(chunk).await {
-                    Ok(n) => removed += n,
+                let unlinked: Result<u64> = self
+                    .run(CommandFamily::Delete, redis::cmd("UNLINK").arg(chunk))
+                    .await;
+                match unlinked {
+                    Ok(n) => {
+                        Counters::add(&self.inner.counters.deletes, n);
+                        removed += n;
+                    }
                     Err(e) => return self.soften(Err(e), || removed),
                 }
             }
             if next == 0 {
+                self.forget_all().await;
                 return Ok(removed);
             }
             cursor = next;

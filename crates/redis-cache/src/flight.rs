@@ -77,6 +77,9 @@ impl<C: Codec> RedisCache<C> {
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
     {
         let full_key = self.full_key(key);
+        if let Some(value) = self.from_l1(&full_key) {
+            return Ok(value);
+        }
         let (load, joined) = {
             let flights = &self.inner.flights;
             let mut map = flights.map.lock();

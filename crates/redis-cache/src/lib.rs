@@ -13,6 +13,8 @@ mod codec;
 mod error;
 mod flight;
 mod keys;
+#[cfg(feature = "local")]
+mod local;
 mod memoize;
 mod redact;
 mod server;

@@ -55,6 +55,9 @@ pub struct LatencySummary {
 pub struct CacheStats {
     /// Keys found by `GET`/`MGET` that decoded.
     pub hits: u64,
+    /// Reads answered by the local tier (feature `local`), not counted in
+    /// `hits`, which are Redis hits only.
+    pub local_hits: u64,
     /// Keys `GET`/`MGET` did not find.
     pub misses: u64,
     /// Redis errors (connection, protocol, server replies) — *not* misses.
@@ -83,14 +86,15 @@ pub struct CacheStats {
 }
 
 impl CacheStats {
-    /// `hits / (hits + misses)`; `0.0` before any lookup. Errors and decode
-    /// errors are not in the denominator.
+    /// `(hits + local_hits) / (hits + local_hits + misses)`; `0.0` before
+    /// any lookup. Errors and decode errors are not in the denominator.
     pub fn hit_ratio(&self) -> f64 {
-        let total = self.hits + self.misses;
+        let found = self.hits + self.local_hits;
+        let total = found + self.misses;
         if total == 0 {
             0.0
         } else {
-            self.hits as f64 / total as f64
+            found as f64 / total as f64
         }
     }
 
@@ -103,6 +107,7 @@ impl CacheStats {
 #[derive(Debug)]
 pub(crate) struct Counters {
     pub(crate) hits: AtomicU64,
+    pub(crate) local_hits: AtomicU64,
     pub(crate) misses: AtomicU64,
     pub(crate) errors: AtomicU64,
     pub(crate) timeouts: AtomicU64,
@@ -128,6 +133,7 @@ impl Counters {
         };
         Self {
             hits: AtomicU64::new(0),
+            local_hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
@@ -176,6 +182,7 @@ impl Counters {
             .collect();
         CacheStats {
             hits: self.hits.load(Relaxed),
+            local_hits: self.local_hits.load(Relaxed),
             misses: self.misses.load(Relaxed),
             errors: self.errors.load(Relaxed),
             timeouts: self.timeouts.load(Relaxed),
