@@ -239,5 +239,38 @@ fn connections(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(redis_cache, benches, connections);
+/// An L1 hit of the local tier beside a Redis hit of the same value.
+fn local_tier(c: &mut Criterion) {
+    let Some(url) = service_url("REDIS_URL") else {
+        return;
+    };
+    let rt = runtime();
+    let (plain, _) = rt.block_on(setup(&url));
+    let with_l1 = rt.block_on(async {
+        perfect21_redis_cache::RedisCache::builder()
+            .url(url.as_str())
+            .namespace(perfect21_benches::redis_cache::NAMESPACE)
+            .local_tier(64 << 20, std::time::Duration::from_secs(600))
+            .build()
+            .await
+            .expect("cache with a local tier")
+    });
+    let mut group = c.benchmark_group("redis_cache/l1_hit");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(BenchmarkId::new("perfect21", "get"), |b| {
+        b.to_async(&rt).iter(|| async {
+            let v: Option<Record> = with_l1.get("k1").await.expect("get");
+            v.expect("seeded")
+        })
+    });
+    group.bench_function(BenchmarkId::new("perfect21_redis_hit", "get"), |b| {
+        b.to_async(&rt).iter(|| async {
+            let v: Option<Record> = plain.get("k1").await.expect("get");
+            v.expect("seeded")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(redis_cache, benches, connections, local_tier);
 criterion_main!(redis_cache);

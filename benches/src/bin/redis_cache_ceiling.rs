@@ -75,6 +75,41 @@ where
     done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Local tier: from the return of instance B's `set` until instance A's
+/// `get` (whose L1 held the old value) reads the new one, 500 times.
+async fn invalidation_delay(url: &str) -> Vec<Measured> {
+    let local = || async {
+        perfect21_redis_cache::RedisCache::builder()
+            .url(url)
+            .namespace("bench-redis-cache-l1")
+            .local_tier(1 << 20, Duration::from_secs(600))
+            .build()
+            .await
+            .expect("cache with a local tier")
+    };
+    let (a, b) = (local().await, local().await);
+    let mut delays = Vec::new();
+    for i in 0..500u32 {
+        b.set("k", &i, None).await.expect("set");
+        let started = Instant::now();
+        loop {
+            if a.get::<u32>("k").await.expect("get") == Some(i) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        delays.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    delays.sort_by(f64::total_cmp);
+    let at = |q: f64| delays[((delays.len() - 1) as f64 * q) as usize];
+    let case = "L1 invalidation: B's set returns → A reads the new value";
+    vec![
+        Measured::new(BENCH, case, "p50", at(0.5), "µs"),
+        Measured::new(BENCH, case, "p99", at(0.99), "µs"),
+        Measured::new(BENCH, case, "max", at(1.0), "µs"),
+    ]
+}
+
 fn main() {
     let Some(url) = perfect21_benches::service_url("REDIS_URL") else {
         return;
@@ -141,6 +176,7 @@ fn main() {
             "%",
         ));
     }
+    records.extend(rt.block_on(invalidation_delay(&url)));
     let path = results::write(BENCH, &records).expect("write results");
     for r in &records {
         println!("{}: {} = {:.1} {}", r.case, r.metric, r.value, r.unit);

@@ -224,7 +224,10 @@ impl<C: Codec> RedisCacheBuilder<C> {
         #[cfg(feature = "local")]
         if let Some(local) = self.local {
             if local.max_bytes == 0 {
-                return Err(CacheError::config("local_tier", "max_bytes must be at least 1"));
+                return Err(CacheError::config(
+                    "local_tier",
+                    "max_bytes must be at least 1",
+                ));
             }
             if !range.contains(&local.ttl) {
                 return Err(CacheError::config("local_tier", "ttl must be 1 ms – 1 h"));

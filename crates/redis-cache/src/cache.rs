@@ -201,7 +201,12 @@ impl<C: Codec> RedisCache<C> {
 
     /// Runs a write; with a local tier, in one pipeline with the `PUBLISH`
     /// that tells the other instances what changed.
-    async fn write<T: FromRedisValue>(&self, family: CommandFamily, cmd: Cmd, changed: Changed<'_>) -> Result<T> {
+    async fn write<T: FromRedisValue>(
+        &self,
+        family: CommandFamily,
+        cmd: Cmd,
+        changed: Changed<'_>,
+    ) -> Result<T> {
         #[cfg(feature = "local")]
         if let Some(local) = &self.inner.local {
             let mut pipe = redis::pipe();
@@ -227,7 +232,9 @@ impl<C: Codec> RedisCache<C> {
     fn l1_put(&self, full_key: &str, bytes: &[u8]) {
         #[cfg(feature = "local")]
         if let Some(local) = &self.inner.local {
-            local.l1.insert(full_key.to_owned(), std::sync::Arc::from(bytes));
+            local
+                .l1
+                .insert(full_key.to_owned(), std::sync::Arc::from(bytes));
         }
     }
 
@@ -511,7 +518,8 @@ impl<C: Codec> RedisCache<C> {
         #[cfg(feature = "local")]
         if let Some(local) = &self.inner.local {
             let keys: Vec<String> = encoded.iter().map(|(k, _)| k.clone()).collect();
-            pipe.add_command(local.publish(Changed::Keys(&keys))).ignore();
+            pipe.add_command(local.publish(Changed::Keys(&keys)))
+                .ignore();
         }
         let r = self.run_pipeline::<()>(CommandFamily::Write, &pipe).await;
         if r.is_ok() {
@@ -595,7 +603,9 @@ impl<C: Codec> RedisCache<C> {
         self.l1_forget(Changed::All);
         #[cfg(feature = "local")]
         if let Some(local) = &self.inner.local {
-            let _: Result<()> = self.run(CommandFamily::Other, &local.publish(Changed::All)).await;
+            let _: Result<()> = self
+                .run(CommandFamily::Other, &local.publish(Changed::All))
+                .await;
         }
     }
 

@@ -42,15 +42,20 @@ impl Drop for Local {
     }
 }
 
-
 impl Local {
     /// Subscribes (waiting for the confirmation, so no later write is
     /// missed) and starts the listener.
-    pub(crate) async fn start(client: redis::Client, namespace: &str, options: LocalOptions) -> redis::RedisResult<Self> {
+    pub(crate) async fn start(
+        client: redis::Client,
+        namespace: &str,
+        options: LocalOptions,
+    ) -> redis::RedisResult<Self> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let l1: L1 = Cache::builder()
             .max_capacity(options.max_bytes)
-            .weigher(|key: &String, value: &Arc<[u8]>| u32::try_from(key.len() + value.len()).unwrap_or(u32::MAX))
+            .weigher(|key: &String, value: &Arc<[u8]>| {
+                u32::try_from(key.len() + value.len()).unwrap_or(u32::MAX)
+            })
             .time_to_live(options.ttl)
             .build();
         let channel = format!("perfect21:l1:{namespace}");
@@ -58,10 +63,21 @@ impl Local {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let instance = format!("{}-{nanos}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let instance = format!(
+            "{}-{nanos}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(&channel).await?;
-        let listener = tokio::spawn(listen(client, channel.clone(), instance.clone(), l1.clone(), pubsub)).abort_handle();
+        let listener = tokio::spawn(listen(
+            client,
+            channel.clone(),
+            instance.clone(),
+            l1.clone(),
+            pubsub,
+        ))
+        .abort_handle();
         Ok(Self {
             l1,
             channel,
@@ -77,11 +93,20 @@ impl Local {
             Changed::All => None,
         };
         let message = serde_json::to_string(&(&self.instance, keys)).unwrap_or_default();
-        redis::cmd("PUBLISH").arg(&self.channel).arg(message).to_owned()
+        redis::cmd("PUBLISH")
+            .arg(&self.channel)
+            .arg(message)
+            .to_owned()
     }
 }
 
-async fn listen(client: redis::Client, channel: String, instance: String, l1: L1, first: redis::aio::PubSub) {
+async fn listen(
+    client: redis::Client,
+    channel: String,
+    instance: String,
+    l1: L1,
+    first: redis::aio::PubSub,
+) {
     let mut pubsub = Some(first);
     loop {
         let connection = match pubsub.take() {

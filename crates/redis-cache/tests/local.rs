@@ -37,9 +37,17 @@ async fn local_hits_are_counted_apart_from_redis_hits() {
     assert_eq!(cache.get::<u32>("k").await.unwrap(), Some(1));
     let s = cache.stats();
     assert_eq!((s.local_hits, s.hits, s.misses), (1, 0, 0));
-    assert_eq!(s.latency_of(perfect21_redis_cache::CommandFamily::Read).unwrap().count, 0);
+    assert_eq!(
+        s.latency_of(perfect21_redis_cache::CommandFamily::Read)
+            .unwrap()
+            .count,
+        0
+    );
 
-    cache.set_many(&[("a", 1u32), ("b", 2)], None).await.unwrap();
+    cache
+        .set_many(&[("a", 1u32), ("b", 2)], None)
+        .await
+        .unwrap();
     let got: Vec<Option<u32>> = cache.get_many(&["a", "x", "b"]).await.unwrap();
     assert_eq!(got, vec![Some(1), None, Some(2)]);
     let s = cache.stats();
@@ -47,13 +55,19 @@ async fn local_hits_are_counted_apart_from_redis_hits() {
     assert!((s.hit_ratio() - 0.75).abs() < 1e-12);
 
     let v: u32 = cache
-        .get_or_set("a", None, || async { Err::<u32, _>(std::io::Error::other("must not run")) })
+        .get_or_set("a", None, || async {
+            Err::<u32, _>(std::io::Error::other("must not run"))
+        })
         .await
         .unwrap();
     assert_eq!((v, cache.stats().local_hits), (1, 4));
 
     assert!(cache.delete("k").await.unwrap());
-    assert_eq!(cache.get::<u32>("k").await.unwrap(), None, "delete evicts L1 at once");
+    assert_eq!(
+        cache.get::<u32>("k").await.unwrap(),
+        None,
+        "delete evicts L1 at once"
+    );
     cache.clear_namespace().await.unwrap();
 }
 
@@ -89,9 +103,18 @@ async fn local_tier_needs_a_url_and_valid_bounds() {
         .await
         .unwrap();
     let cases = [
-        RedisCache::builder().connection(connection).namespace("n").local_tier(1024, Duration::from_secs(1)),
-        RedisCache::builder().url(&url).namespace("n").local_tier(0, Duration::from_secs(1)),
-        RedisCache::builder().url(&url).namespace("n").local_tier(1024, Duration::ZERO),
+        RedisCache::builder()
+            .connection(connection)
+            .namespace("n")
+            .local_tier(1024, Duration::from_secs(1)),
+        RedisCache::builder()
+            .url(&url)
+            .namespace("n")
+            .local_tier(0, Duration::from_secs(1)),
+        RedisCache::builder()
+            .url(&url)
+            .namespace("n")
+            .local_tier(1024, Duration::ZERO),
     ];
     for builder in cases {
         match builder.build().await {
