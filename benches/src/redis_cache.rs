@@ -24,14 +24,15 @@ pub const KEYS: usize = 1000;
 pub const NAMESPACE: &str = "bench-redis-cache";
 
 /// A cache and a raw connection of the same type (auto-reconnecting
-/// `ConnectionManager`) on `url`, with [`KEYS`] keys seeded.
+/// `ConnectionManager`, each with its response timeout) on `url`, with
+/// [`KEYS`] keys seeded.
 pub async fn setup(url: &str) -> (RedisCache, ConnectionManager) {
     let client = redis::Client::open(url).expect("REDIS_URL");
     let raw = ConnectionManager::new(client.clone())
         .await
         .expect("connect");
     let cache = RedisCache::builder()
-        .connection(ConnectionManager::new(client).await.expect("connect"))
+        .url(url)
         .namespace(NAMESPACE)
         .build()
         .await

@@ -30,6 +30,7 @@ pub struct RedisCacheBuilder<C = Json> {
     fail_open: bool,
     delete_corrupt: bool,
     scan_count: usize,
+    stale_grace: Option<Duration>,
     #[cfg(feature = "local")]
     local: Option<crate::local::LocalOptions>,
 }
@@ -70,6 +71,7 @@ impl RedisCacheBuilder<Json> {
             fail_open: true,
             delete_corrupt: false,
             scan_count: 1000,
+            stale_grace: None,
             #[cfg(feature = "local")]
             local: None,
         }
@@ -118,6 +120,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
             fail_open: self.fail_open,
             delete_corrupt: self.delete_corrupt,
             scan_count: self.scan_count,
+            stale_grace: self.stale_grace,
             #[cfg(feature = "local")]
             local: self.local,
         }
@@ -182,6 +185,18 @@ impl<C: Codec> RedisCacheBuilder<C> {
         self
     }
 
+    /// Stale-while-revalidate for [`get_or_set`](RedisCache::get_or_set)
+    /// (Rails' `race_condition_ttl`): values it stores with a TTL stay in
+    /// Redis `grace` longer (1 ms – 1 day) and carry their fresh-until
+    /// time; a `get_or_set` that finds a value past it returns the stale
+    /// value at once and refreshes it in the background, once per key per
+    /// process, so a hot key's expiry never sends every caller to the
+    /// loader. Plain `get` returns such values as they are.
+    pub fn stale_while_revalidate(mut self, grace: Duration) -> Self {
+        self.stale_grace = Some(grace);
+        self
+    }
+
     /// Validates the options and connects.
     pub async fn build(self) -> Result<RedisCache<C>> {
         let namespace = self
@@ -218,6 +233,13 @@ impl<C: Codec> RedisCacheBuilder<C> {
         if !range.contains(&self.connect_timeout) {
             return Err(CacheError::config("connect_timeout", "must be 1 ms – 1 h"));
         }
+        if matches!(self.stale_grace, Some(g) if g < Duration::from_millis(1) || g > Duration::from_secs(86_400))
+        {
+            return Err(CacheError::config(
+                "stale_while_revalidate",
+                "must be 1 ms – 1 day",
+            ));
+        }
         if !(1..=100_000).contains(&self.scan_count) {
             return Err(CacheError::config("scan_count", "must be 1–100000"));
         }
@@ -239,7 +261,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
                 ));
             }
         }
-        let mut client_for_local = None;
+        let mut url_client = None;
         let (connection, redactor) = match (self.url, self.connection) {
             (Some(_), Some(_)) => {
                 return Err(CacheError::config(
@@ -260,7 +282,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
                     .set_response_timeout(Some(self.command_timeout))
                     .set_number_of_retries(2)
                     .set_max_delay(Duration::from_millis(500));
-                client_for_local = Some(client.clone());
+                url_client = Some(client.clone());
                 let connection = if self.fail_open {
                     ConnectionManager::new_lazy_with_config(client, config)
                 } else {
@@ -272,7 +294,6 @@ impl<C: Codec> RedisCacheBuilder<C> {
         };
         #[cfg(feature = "local")]
         let (local_namespace, local_redactor) = (namespace.clone(), redactor.clone());
-        #[allow(unused_mut)]
         let mut inner = Inner::new(
             connection,
             redactor,
@@ -288,14 +309,18 @@ impl<C: Codec> RedisCacheBuilder<C> {
             self.delete_corrupt,
             self.scan_count,
         );
+        inner.stale_grace = self.stale_grace;
+        // Built from the URL, the connection's response timeout is the
+        // command timeout already.
+        inner.wrap_timeout = url_client.is_none();
         #[cfg(feature = "local")]
-        if let (Some(options), Some(client)) = (self.local, client_for_local.take()) {
+        if let (Some(options), Some(client)) = (self.local, url_client.take()) {
             let local = crate::local::Local::start(client, &local_namespace, options)
                 .await
                 .map_err(|e| CacheError::Redis(local_redactor.scrub(&e.to_string())))?;
             inner.local = Some(local);
         }
-        let _ = client_for_local;
+        let _ = url_client;
         Ok(RedisCache::from_inner(inner))
     }
 }

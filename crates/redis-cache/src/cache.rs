@@ -66,6 +66,10 @@ pub(crate) struct Inner<C> {
     scan_count: usize,
     pub(crate) counters: Counters,
     pub(crate) flights: Flights,
+    /// Stale-while-revalidate grace of `get_or_set`, if enabled.
+    pub(crate) stale_grace: Option<Duration>,
+    /// Whether `timed` must bound commands itself (a caller's connection).
+    pub(crate) wrap_timeout: bool,
     #[cfg(feature = "local")]
     pub(crate) local: Option<crate::local::Local>,
 }
@@ -97,6 +101,8 @@ impl<C> Inner<C> {
             scan_count,
             counters: Counters::new(),
             flights: Flights::default(),
+            stale_grace: None,
+            wrap_timeout: true,
             #[cfg(feature = "local")]
             local: None,
         }
@@ -146,36 +152,35 @@ impl<C: Codec> RedisCache<C> {
         cmd: &Cmd,
     ) -> Result<T> {
         let mut connection = self.inner.connection.clone();
-        let started = Instant::now();
-        let outcome = tokio::time::timeout(
-            self.inner.command_timeout,
-            cmd.query_async::<T>(&mut connection),
-        )
-        .await;
-        self.finish(family, started, outcome)
+        self.timed(family, cmd.query_async::<T>(&mut connection))
+            .await
     }
 
+    /// [`run`](Self::run) for a pipeline.
     async fn run_pipeline<T: FromRedisValue>(
         &self,
         family: CommandFamily,
         pipe: &Pipeline,
     ) -> Result<T> {
         let mut connection = self.inner.connection.clone();
-        let started = Instant::now();
-        let outcome = tokio::time::timeout(
-            self.inner.command_timeout,
-            pipe.query_async::<T>(&mut connection),
-        )
-        .await;
-        self.finish(family, started, outcome)
+        self.timed(family, pipe.query_async::<T>(&mut connection))
+            .await
     }
 
-    fn finish<T>(
+    async fn timed<T>(
         &self,
         family: CommandFamily,
-        started: Instant,
-        outcome: std::result::Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
+        query: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T> {
+        let started = Instant::now();
+        // A connection built from the URL enforces the command timeout
+        // itself (its response timeout); a caller's connection gets ours
+        // around it.
+        let outcome = if self.inner.wrap_timeout {
+            tokio::time::timeout(self.inner.command_timeout, query).await
+        } else {
+            Ok(query.await)
+        };
         let counters = &self.inner.counters;
         counters.record(family, started.elapsed());
         match outcome {
@@ -251,7 +256,7 @@ impl<C: Codec> RedisCache<C> {
 
     /// A value from the local tier, decoded; a value that does not decode
     /// is dropped from L1 and read from Redis instead.
-    pub(crate) fn from_l1<T: DeserializeOwned>(&self, full_key: &str) -> Option<T> {
+    pub(crate) fn read_l1<T: DeserializeOwned>(&self, full_key: &str) -> Option<T> {
         let bytes = self.l1_get(full_key)?;
         match self.inner.framing.decode(&self.inner.codec, &bytes) {
             Ok(value) => {
@@ -285,12 +290,22 @@ impl<C: Codec> RedisCache<C> {
         self.inner.flights.len()
     }
 
-    fn ttl_or_default(&self, ttl: Option<Duration>) -> Option<Duration> {
+    pub(crate) fn ttl_or_default(&self, ttl: Option<Duration>) -> Option<Duration> {
         ttl.or(self.inner.default_ttl)
     }
 
     pub(crate) fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>> {
         self.inner.framing.encode(&self.inner.codec, value)
+    }
+
+    pub(crate) fn encode_with<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        fresh_until: Option<u64>,
+    ) -> Result<Vec<u8>> {
+        self.inner
+            .framing
+            .encode_with(&self.inner.codec, value, fresh_until)
     }
 
     /// Turns one reply slot into a value, counting hit, miss or decode error.
@@ -299,13 +314,25 @@ impl<C: Codec> RedisCache<C> {
         full_key: &str,
         raw: Option<Vec<u8>>,
     ) -> Option<T> {
+        self.decode_found_fresh(full_key, raw)
+            .await
+            .map(|(value, _)| value)
+    }
+
+    /// [`decode_found`](Self::decode_found) with the value's fresh-until
+    /// time (Unix ms), where it was stored with one.
+    pub(crate) async fn decode_found_fresh<T: DeserializeOwned>(
+        &self,
+        full_key: &str,
+        raw: Option<Vec<u8>>,
+    ) -> Option<(T, Option<u64>)> {
         let counters = &self.inner.counters;
         let Some(bytes) = raw else {
             Counters::add(&counters.misses, 1);
             return None;
         };
         Counters::add(&counters.bytes_read, bytes.len() as u64);
-        match self.inner.framing.decode(&self.inner.codec, &bytes) {
+        match self.inner.framing.decode_with(&self.inner.codec, &bytes) {
             Ok(value) => {
                 Counters::add(&counters.hits, 1);
                 self.l1_put(full_key, &bytes);
@@ -337,7 +364,7 @@ impl<C: Codec> RedisCache<C> {
     /// value that does not decode and (fail-open) on a Redis error.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         let full = self.full_key(key);
-        if let Some(value) = self.from_l1(&full) {
+        if let Some(value) = self.read_l1(&full) {
             return Ok(Some(value));
         }
         let raw: Option<Vec<u8>> = match self.soften(
@@ -365,7 +392,7 @@ impl<C: Codec> RedisCache<C> {
         let mut out: Vec<Option<T>> = Vec::with_capacity(full.len());
         let mut remote: Vec<usize> = Vec::new();
         for (i, key) in full.iter().enumerate() {
-            let local = self.from_l1(key);
+            let local = self.read_l1(key);
             if local.is_none() {
                 remote.push(i);
             }

@@ -5,8 +5,10 @@
 //! `serde` data).
 //!
 //! Every value is stored as `header ‖ payload`. The header byte is
-//! `0b1000_0000` when the payload is LZ4-compressed, ORed with the codec's
-//! [`Codec::ID`] (1–15) in the low four bits; bits 4–6 are zero. A
+//! `0b1000_0000` when the payload is LZ4-compressed, ORed with
+//! `0b0100_0000` when a fresh-until time follows (stale-while-revalidate:
+//! a `u64` of Unix milliseconds, little endian), ORed with the codec's
+//! [`Codec::ID`] (1–15) in the low four bits; bits 4–5 are zero. A
 //! compressed payload starts with its uncompressed length (`u32`, little
 //! endian). So values written with and without compression read back
 //! alike, and a value written by another codec, or not by this crate at
@@ -76,7 +78,8 @@ impl Codec for MsgPackCompact {
 }
 
 const COMPRESSED: u8 = 0b1000_0000;
-const RESERVED: u8 = 0b0111_0000;
+const FRESH_UNTIL: u8 = 0b0100_0000;
+const RESERVED: u8 = 0b0011_0000;
 
 /// How values are framed: codec, compression threshold, size cap.
 #[derive(Debug, Clone, Copy)]
@@ -93,34 +96,42 @@ impl Framing {
         codec: &C,
         value: &T,
     ) -> Result<Vec<u8>> {
+        self.encode_with(codec, value, None)
+    }
+
+    /// Encodes `value`, with a fresh-until time (Unix ms) when given.
+    pub(crate) fn encode_with<C: Codec, T: Serialize + ?Sized>(
+        &self,
+        codec: &C,
+        value: &T,
+        fresh_until: Option<u64>,
+    ) -> Result<Vec<u8>> {
         let payload = codec.encode(value).map_err(CacheError::Encode)?;
-        let framed = match self.compress_above {
+        let mut out = Vec::with_capacity(13 + payload.len());
+        out.push(C::ID);
+        if let Some(until) = fresh_until {
+            out[0] |= FRESH_UNTIL;
+            out.extend_from_slice(&until.to_le_bytes());
+        }
+        match self.compress_above {
             Some(threshold) if payload.len() >= threshold => {
                 let len = u32::try_from(payload.len()).map_err(|_| CacheError::ValueTooLarge {
                     size: payload.len(),
                     max: self.max_value_size,
                 })?;
-                let compressed = lz4_flex::block::compress(&payload);
-                let mut out = Vec::with_capacity(5 + compressed.len());
-                out.push(C::ID | COMPRESSED);
+                out[0] |= COMPRESSED;
                 out.extend_from_slice(&len.to_le_bytes());
-                out.extend_from_slice(&compressed);
-                out
+                out.extend_from_slice(&lz4_flex::block::compress(&payload));
             }
-            _ => {
-                let mut out = Vec::with_capacity(1 + payload.len());
-                out.push(C::ID);
-                out.extend_from_slice(&payload);
-                out
-            }
-        };
-        if framed.len() > self.max_value_size {
+            _ => out.extend_from_slice(&payload),
+        }
+        if out.len() > self.max_value_size {
             return Err(CacheError::ValueTooLarge {
-                size: framed.len(),
+                size: out.len(),
                 max: self.max_value_size,
             });
         }
-        Ok(framed)
+        Ok(out)
     }
 
     pub(crate) fn decode<C: Codec, T: DeserializeOwned>(
@@ -128,8 +139,17 @@ impl Framing {
         codec: &C,
         bytes: &[u8],
     ) -> Result<T> {
+        self.decode_with(codec, bytes).map(|(value, _)| value)
+    }
+
+    /// Decodes a value and its fresh-until time (Unix ms), if it has one.
+    pub(crate) fn decode_with<C: Codec, T: DeserializeOwned>(
+        &self,
+        codec: &C,
+        bytes: &[u8],
+    ) -> Result<(T, Option<u64>)> {
         let decode_error = |m: &str| CacheError::Decode(m.to_owned());
-        let (&header, rest) = bytes
+        let (&header, mut rest) = bytes
             .split_first()
             .ok_or_else(|| decode_error("empty value"))?;
         if header & RESERVED != 0 || header & 0x0f != C::ID {
@@ -138,8 +158,17 @@ impl Framing {
                 C::ID
             )));
         }
+        let mut fresh_until = None;
+        if header & FRESH_UNTIL != 0 {
+            let (until, after) = rest
+                .split_first_chunk::<8>()
+                .ok_or_else(|| decode_error("value shorter than its fresh-until time"))?;
+            fresh_until = Some(u64::from_le_bytes(*until));
+            rest = after;
+        }
         if header & COMPRESSED == 0 {
-            return codec.decode(rest).map_err(CacheError::Decode);
+            let value = codec.decode(rest).map_err(CacheError::Decode)?;
+            return Ok((value, fresh_until));
         }
         let (len, compressed) = rest
             .split_first_chunk::<4>()
@@ -150,7 +179,8 @@ impl Framing {
         }
         let payload = lz4_flex::block::decompress(compressed, len)
             .map_err(|e| CacheError::Decode(e.to_string()))?;
-        codec.decode(&payload).map_err(CacheError::Decode)
+        let value = codec.decode(&payload).map_err(CacheError::Decode)?;
+        Ok((value, fresh_until))
     }
 }
 
@@ -201,6 +231,24 @@ mod tests {
                 Err(CacheError::Decode(_))
             ));
         }
+    }
+
+    #[test]
+    fn fresh_until_round_trips_with_compression() {
+        let value: Vec<u32> = (0..1000).collect();
+        for f in [framing(None), framing(Some(64))] {
+            let bytes = f.encode_with(&Json, &value, Some(1234)).unwrap();
+            assert_eq!(bytes[0] & FRESH_UNTIL, FRESH_UNTIL);
+            let (back, until) = f.decode_with::<_, Vec<u32>>(&Json, &bytes).unwrap();
+            assert_eq!((back, until), (value.clone(), Some(1234)));
+            let plain = f.encode(&Json, &value).unwrap();
+            assert_eq!(f.decode_with::<_, Vec<u32>>(&Json, &plain).unwrap().1, None);
+        }
+        assert!(
+            framing(None)
+                .decode::<_, u32>(&Json, b"\x41\x01\x02")
+                .is_err()
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@ type Load = BoxFuture<'static, Loaded>;
 #[derive(Default)]
 pub(crate) struct Flights {
     map: Mutex<HashMap<String, (u64, WeakShared<Load>)>>,
+    refreshing: Mutex<std::collections::HashSet<String>>,
     next_id: AtomicU64,
 }
 
@@ -51,6 +52,55 @@ impl<C: Codec> Drop for Leave<C> {
         let mut map = self.cache.inner.flights.map.lock();
         if map.get(&self.full_key).map(|(id, _)| *id) == Some(self.id) {
             map.remove(&self.full_key);
+        }
+    }
+}
+
+/// Ends one background refresh's claim on its key.
+struct Refreshing<C: Codec> {
+    cache: RedisCache<C>,
+    full_key: String,
+}
+
+impl<C: Codec> Drop for Refreshing<C> {
+    fn drop(&mut self) {
+        self.cache
+            .inner
+            .flights
+            .refreshing
+            .lock()
+            .remove(&self.full_key);
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Runs a loader, catching a panic; counts the run and its failure.
+async fn run_loader<T, F, Fut, E>(counters: &Counters, full_key: &str, loader: F) -> Result<T>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = std::result::Result<T, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    Counters::add(&counters.loader_runs, 1);
+    match AssertUnwindSafe(async move { loader().await })
+        .catch_unwind()
+        .await
+    {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => {
+            Counters::add(&counters.loader_errors, 1);
+            Err(CacheError::Loader(Arc::from(e.into())))
+        }
+        Err(_) => {
+            Counters::add(&counters.loader_errors, 1);
+            tracing::error!(target: "perfect21.redis_cache", key = full_key, "get_or_set loader panicked");
+            Err(CacheError::LoadAbandoned)
         }
     }
 }
@@ -77,7 +127,7 @@ impl<C: Codec> RedisCache<C> {
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
     {
         let full_key = self.full_key(key);
-        if let Some(value) = self.from_l1(&full_key) {
+        if let Some(value) = self.read_l1(&full_key) {
             return Ok(value);
         }
         let (load, joined) = {
@@ -132,37 +182,79 @@ impl<C: Codec> RedisCache<C> {
         let raw = self.run_get(&full_key).await;
         match raw {
             Ok(raw) => {
-                if let Some(value) = self.decode_found::<T>(&full_key, raw).await {
+                if let Some((value, fresh_until)) =
+                    self.decode_found_fresh::<T>(&full_key, raw).await
+                {
+                    if fresh_until.is_some_and(|until| now_ms() >= until) {
+                        Counters::add(&counters.stale_served, 1);
+                        self.refresh_in_background(key, ttl, loader);
+                    }
                     return Ok(Arc::new(value));
                 }
             }
             Err(e) if !self.is_fail_open() => return Err(e),
             Err(_) => {}
         }
-        Counters::add(&counters.loader_runs, 1);
-        let value = match AssertUnwindSafe(async move { loader().await })
-            .catch_unwind()
-            .await
-        {
-            Ok(Ok(value)) => value,
-            Ok(Err(e)) => {
-                Counters::add(&counters.loader_errors, 1);
-                return Err(CacheError::Loader(Arc::from(e.into())));
-            }
-            Err(_) => {
-                Counters::add(&counters.loader_errors, 1);
-                tracing::error!(target: "perfect21.redis_cache", key = full_key, "get_or_set loader panicked");
-                return Err(CacheError::LoadAbandoned);
-            }
+        let value = run_loader(counters, &full_key, loader).await?;
+        self.store_loaded(&key, &value, ttl).await?;
+        Ok(Arc::new(value))
+    }
+
+    /// Stores a loaded value; with stale-while-revalidate, with its
+    /// fresh-until time and a TTL extended by the grace.
+    async fn store_loaded<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let (fresh_until, redis_ttl) = match (self.ttl_or_default(ttl), self.inner.stale_grace) {
+            (Some(ttl), Some(grace)) => (
+                Some(now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))),
+                Some(ttl.saturating_add(grace)),
+            ),
+            (ttl, _) => (None, ttl),
         };
-        match self.encode(&value) {
-            Ok(bytes) => self.set_encoded(&key, &bytes, ttl).await?,
-            Err(e) if !self.is_fail_open() => return Err(e),
+        match self.encode_with(value, fresh_until) {
+            Ok(bytes) => self.set_encoded(key, &bytes, redis_ttl).await,
+            Err(e) if !self.is_fail_open() => Err(e),
             Err(e) => {
-                tracing::warn!(target: "perfect21.redis_cache", key = full_key, error = %e, "loaded value not cached");
+                tracing::warn!(target: "perfect21.redis_cache", key, error = %e, "loaded value not cached");
+                Ok(())
             }
         }
-        Ok(Arc::new(value))
+    }
+
+    /// Runs `loader` in a task of its own and stores its value, unless a
+    /// refresh of this key is already running in this process.
+    fn refresh_in_background<T, F, Fut, E>(&self, key: String, ttl: Option<Duration>, loader: F)
+    where
+        T: Serialize + Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = std::result::Result<T, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+    {
+        let full_key = self.full_key(&key);
+        if !self
+            .inner
+            .flights
+            .refreshing
+            .lock()
+            .insert(full_key.clone())
+        {
+            return;
+        }
+        let done = Refreshing {
+            cache: self.clone(),
+            full_key,
+        };
+        tokio::spawn(async move {
+            let this = done.cache.clone();
+            if let Ok(value) = run_loader(&this.inner.counters, &done.full_key, loader).await {
+                let _ = this.store_loaded(&key, &value, ttl).await;
+            }
+            drop(done);
+        });
     }
 
     async fn run_get(&self, full_key: &str) -> Result<Option<Vec<u8>>> {

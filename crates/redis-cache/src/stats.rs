@@ -77,6 +77,9 @@ pub struct CacheStats {
     pub loader_errors: u64,
     /// Callers that joined a load already in flight instead of starting one.
     pub singleflight_joins: u64,
+    /// `get_or_set` calls answered with a stale value while one background
+    /// refresh ran (stale-while-revalidate).
+    pub stale_served: u64,
     /// Value bytes received from Redis.
     pub bytes_read: u64,
     /// Value bytes sent to Redis.
@@ -117,6 +120,7 @@ pub(crate) struct Counters {
     pub(crate) loader_runs: AtomicU64,
     pub(crate) loader_errors: AtomicU64,
     pub(crate) singleflight_joins: AtomicU64,
+    pub(crate) stale_served: AtomicU64,
     pub(crate) bytes_read: AtomicU64,
     pub(crate) bytes_written: AtomicU64,
     latency: [Mutex<Histogram<u64>>; 5],
@@ -143,6 +147,7 @@ impl Counters {
             loader_runs: AtomicU64::new(0),
             loader_errors: AtomicU64::new(0),
             singleflight_joins: AtomicU64::new(0),
+            stale_served: AtomicU64::new(0),
             bytes_read: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
             latency: [
@@ -192,6 +197,7 @@ impl Counters {
             loader_runs: self.loader_runs.load(Relaxed),
             loader_errors: self.loader_errors.load(Relaxed),
             singleflight_joins: self.singleflight_joins.load(Relaxed),
+            stale_served: self.stale_served.load(Relaxed),
             bytes_read: self.bytes_read.load(Relaxed),
             bytes_written: self.bytes_written.load(Relaxed),
             latency,
