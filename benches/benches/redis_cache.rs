@@ -11,7 +11,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::future::join_all;
-use perfect21_benches::redis_cache::{Record, full_key, setup};
+use perfect21_benches::redis_cache::{Record, full_key, raw_get, setup};
 use perfect21_benches::service_url;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -51,19 +51,8 @@ fn benches(c: &mut Criterion) {
             })
         });
         group.bench_function(BenchmarkId::new("redis", &param), |b| {
-            b.to_async(&rt).iter(|| {
-                join_all((0..tasks).map(|i| {
-                    let mut raw = raw.clone();
-                    async move {
-                        let v: Option<Vec<u8>> = redis::cmd("GET")
-                            .arg(full_key(i))
-                            .query_async(&mut raw)
-                            .await
-                            .expect("GET");
-                        serde_json::from_slice::<Record>(&v.expect("seeded")[1..]).expect("json")
-                    }
-                }))
-            })
+            b.to_async(&rt)
+                .iter(|| join_all((0..tasks).map(|i| raw_get(raw.clone(), i))))
         });
         group.finish();
 

@@ -57,3 +57,14 @@ pub async fn setup(url: &str) -> (RedisCache, ConnectionManager) {
 pub fn full_key(i: usize) -> String {
     format!("{NAMESPACE}:k{}", i % KEYS)
 }
+
+/// The raw peer's read of `k{i}`: `GET` and `serde_json`, past the header
+/// byte of the values `RedisCache` seeded.
+pub async fn raw_get(mut raw: ConnectionManager, i: usize) -> Record {
+    let v: Option<Vec<u8>> = redis::cmd("GET")
+        .arg(full_key(i))
+        .query_async(&mut raw)
+        .await
+        .expect("GET");
+    serde_json::from_slice::<Record>(&v.expect("seeded")[1..]).expect("json")
+}

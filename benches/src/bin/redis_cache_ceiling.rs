@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use perfect21_benches::redis_cache::{KEYS, Record, full_key, setup};
+use perfect21_benches::redis_cache::{KEYS, Record, raw_get, setup};
 use perfect21_benches::results::{self, Record as Measured};
 
 const BENCH: &str = "redis_cache";
@@ -143,14 +143,9 @@ fn main() {
         }
     }));
     let theirs = rt.block_on(throughput(move |i| {
-        let mut raw = raw.clone();
+        let raw = raw.clone();
         async move {
-            let v: Option<Vec<u8>> = redis::cmd("GET")
-                .arg(full_key(i))
-                .query_async(&mut raw)
-                .await
-                .expect("GET");
-            serde_json::from_slice::<Record>(&v.expect("seeded")[1..]).expect("json");
+            raw_get(raw, i).await;
         }
     }));
     records.push(Measured::new(

@@ -30,8 +30,10 @@ pub enum CacheError {
     /// A value could not be serialised by the codec.
     #[error("could not encode the value: {0}")]
     Encode(String),
-    /// A stored value could not be decoded (strict mode only; in fail-open
-    /// mode it reads as a miss). Counted in `decode_errors` either way.
+    /// A value could not be decoded as the type asked for: returned by
+    /// `get_or_set` when concurrent callers of one key ask for different
+    /// types. A *stored* value that does not decode is never an error: it
+    /// reads as a miss and counts in `decode_errors`.
     #[error("could not decode the stored value: {0}")]
     Decode(String),
     /// The encoded value is larger than the configured maximum.
