@@ -1,0 +1,50 @@
+use super::rng::Rng;
+use super::{Strategy, p2c};
+use crate::context::PickContext;
+
+/// Power of two choices on `rtt_estimate × (in_flight + 1)` — linkerd's
+/// and tower's PeakEwma, plus a failure penalty.
+///
+/// The estimate is peak-sensitive: a sample slower than the estimate
+/// replaces it at once, faster ones blend in with weight
+/// `1 − exp(−Δt / decay)`, and with no samples it decays toward zero so an
+/// idle endpoint is tried again. A failure is recorded as a sample of at
+/// least the failure penalty, so an endpoint that fails fast does not look
+/// fast. The decay (default 10 s), the RTT assumed for a new endpoint
+/// (default 30 ms) and the penalty (default 500 ms) are options of the
+/// [`BalancerBuilder`](crate::BalancerBuilder).
+#[derive(Debug)]
+pub struct PeakEwma {
+    rng: Rng,
+}
+
+impl PeakEwma {
+    /// Candidates drawn from a per-thread generator.
+    pub fn new() -> Self {
+        Self {
+            rng: Rng::ThreadLocal,
+        }
+    }
+
+    /// Candidates drawn from one generator seeded with `seed`.
+    pub fn with_seed(seed: u64) -> Self {
+        Self {
+            rng: Rng::seeded(seed),
+        }
+    }
+}
+
+impl Default for PeakEwma {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Strategy for PeakEwma {
+    #[inline]
+    fn pick(&self, ctx: &PickContext<'_>) -> Option<usize> {
+        p2c::pick(ctx, &self.rng, |index| {
+            ctx.rtt_estimate_nanos(index) * (ctx.in_flight(index) + 1) as f64
+        })
+    }
+}
