@@ -181,7 +181,8 @@ where
     /// [`Error::InvalidConfig`] naming the first option out of range, or
     /// [`Error::DuplicateEndpoint`] if an endpoint is given twice.
     pub fn build(self) -> Result<Balancer<E>, Error> {
-        let invalid = |field: &'static str, reason: &'static str| Error::InvalidConfig { field, reason };
+        let invalid =
+            |field: &'static str, reason: &'static str| Error::InvalidConfig { field, reason };
         if self.consecutive_failures == 0 {
             return Err(invalid("consecutive_failures", "must be at least 1"));
         }
@@ -207,7 +208,10 @@ where
             return Err(invalid("weighted_endpoint", "weights must be at least 1"));
         }
         for (index, (endpoint, _)) in self.endpoints.iter().enumerate() {
-            if self.endpoints[..index].iter().any(|(other, _)| other == endpoint) {
+            if self.endpoints[..index]
+                .iter()
+                .any(|(other, _)| other == endpoint)
+            {
                 return Err(Error::DuplicateEndpoint);
             }
         }

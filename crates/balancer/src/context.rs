@@ -115,7 +115,9 @@ impl PickContext<'_> {
     /// the EWMA decay time (1 right after a failure, ~0.37 one decay later).
     #[inline]
     pub fn recent_failures(&self, index: usize) -> f64 {
-        self.cores.core(index).recent_failures(self.now, self.settings)
+        self.cores
+            .core(index)
+            .recent_failures(self.now, self.settings)
     }
 
     /// A stable hash of endpoint `index`'s value (for hashing strategies).

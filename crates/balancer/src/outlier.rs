@@ -84,7 +84,8 @@ impl<E: fmt::Debug> Endpoint<E> {
         }
         book.multiplier = book.multiplier.saturating_add(1);
         let ejection = outlier.ejection_ns(book.multiplier);
-        core.until.store(now.saturating_add(ejection), Ordering::Release);
+        core.until
+            .store(now.saturating_add(ejection), Ordering::Release);
         core.state.store(EJECTED, Ordering::Release);
         core.consecutive_failures.store(0, Ordering::Relaxed);
         core.probe.store(false, Ordering::Release);
@@ -125,8 +126,7 @@ impl<E: fmt::Debug> Endpoint<E> {
     pub(crate) fn end_ejection(&self, now: u64) -> bool {
         let core = &self.core;
         let _counts = self.shared.outlier.lock();
-        if core.state.load(Ordering::Acquire) == EJECTED
-            && now < core.until.load(Ordering::Acquire)
+        if core.state.load(Ordering::Acquire) == EJECTED && now < core.until.load(Ordering::Acquire)
         {
             core.until.store(now, Ordering::Release);
             tracing::info!(

@@ -31,7 +31,12 @@ impl<E> EndpointSet<E> {
         let cumulative_weights = endpoints
             .iter()
             .map(|endpoint| {
-                sum += u64::from(endpoint.core.weight.load(std::sync::atomic::Ordering::Relaxed));
+                sum += u64::from(
+                    endpoint
+                        .core
+                        .weight
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                );
                 sum
             })
             .collect();

@@ -16,7 +16,9 @@ fn round_robin_visits_each_endpoint_in_turn() {
     let balancer = builder(RoundRobin::new(), &["a", "b", "c"], &clock)
         .build()
         .unwrap();
-    let order: Vec<_> = (0..7).map(|_| call(&balancer, &clock, ms(1), |_| false)).collect();
+    let order: Vec<_> = (0..7)
+        .map(|_| call(&balancer, &clock, ms(1), |_| false))
+        .collect();
     assert_eq!(order, ["a", "b", "c", "a", "b", "c", "a"]);
 }
 
@@ -32,7 +34,9 @@ fn smooth_weighted_round_robin_gives_nginx_sequence() {
     let order: Vec<_> = (0..14).map(|_| *balancer.pick().unwrap()).collect();
     assert_eq!(
         order,
-        ["a", "a", "b", "a", "c", "a", "a", "a", "a", "b", "a", "c", "a", "a"]
+        [
+            "a", "a", "b", "a", "c", "a", "a", "a", "a", "b", "a", "c", "a", "a"
+        ]
     );
 }
 
@@ -56,7 +60,9 @@ fn seeded_random_replays_the_same_sequence() {
             .endpoints(["a", "b", "c", "d"])
             .build()
             .unwrap();
-        (0..64).map(|_| *balancer.pick().unwrap()).collect::<Vec<_>>()
+        (0..64)
+            .map(|_| *balancer.pick().unwrap())
+            .collect::<Vec<_>>()
     };
     assert_eq!(run(42), run(42));
     assert_ne!(run(42), run(43));
@@ -160,7 +166,9 @@ fn peak_ewma_estimate_decays_so_an_idle_endpoint_is_tried_again() {
     // Many decay times later "b"'s old peak has decayed below the fresh
     // 5 ms samples of "a": it is tried again.
     clock.advance(secs(120));
-    let picked: Vec<_> = (0..20).map(|_| call(&balancer, &clock, ms(5), |_| false)).collect();
+    let picked: Vec<_> = (0..20)
+        .map(|_| call(&balancer, &clock, ms(5), |_| false))
+        .collect();
     assert!(picked.contains(&"b"), "{picked:?}");
 }
 
@@ -237,6 +245,8 @@ fn score_errors_decay_instead_of_blacklisting_forever() {
     assert_eq!(call(&balancer, &clock, ms(5), |_| false), "b");
     // Minutes later the error has decayed below the latency difference.
     clock.advance(secs(300));
-    let picked: Vec<_> = (0..5).map(|_| call(&balancer, &clock, ms(5), |_| false)).collect();
+    let picked: Vec<_> = (0..5)
+        .map(|_| call(&balancer, &clock, ms(5), |_| false))
+        .collect();
     assert!(picked.contains(&"a"), "{picked:?}");
 }

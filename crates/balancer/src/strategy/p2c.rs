@@ -63,8 +63,14 @@ mod tests {
                 seen_a[a] = true;
                 seen_b[b] = true;
             }
-            assert!(seen_a.iter().all(|&s| s), "every index drawn first, n = {n}");
-            assert!(seen_b.iter().all(|&s| s), "every index drawn second, n = {n}");
+            assert!(
+                seen_a.iter().all(|&s| s),
+                "every index drawn first, n = {n}"
+            );
+            assert!(
+                seen_b.iter().all(|&s| s),
+                "every index drawn second, n = {n}"
+            );
         }
     }
 }

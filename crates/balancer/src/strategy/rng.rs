@@ -49,7 +49,9 @@ impl Rng {
                 state.set(next);
                 mix(next)
             }),
-            Self::Seeded(state) => mix(state.fetch_add(GOLDEN, Ordering::Relaxed).wrapping_add(GOLDEN)),
+            Self::Seeded(state) => mix(state
+                .fetch_add(GOLDEN, Ordering::Relaxed)
+                .wrapping_add(GOLDEN)),
         }
     }
 }
