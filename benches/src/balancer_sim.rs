@@ -508,14 +508,20 @@ pub fn cdf_svg(title: &str, outcomes: &[Outcome]) -> String {
             last_x = px;
             points += &format!("{px:.1},{:.1} ", y(p));
         }
+        // Dashes on every other line: strategies that route alike overlap.
+        let dash = if index % 2 == 1 {
+            " stroke-dasharray=\"7 4\""
+        } else {
+            ""
+        };
         svg += &format!(
-            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.6\" points=\"{}\"/>\n",
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.6\"{dash} points=\"{}\"/>\n",
             points.trim_end()
         );
         let ly = TOP + 10.0 + index as f64 * 18.0;
         let lx = LEFT + plot_w + 14.0;
         svg += &format!(
-            "<line x1=\"{lx:.1}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/>\n<text x=\"{:.1}\" y=\"{:.1}\">{}</text>\n",
+            "<line x1=\"{lx:.1}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"{dash}/>\n<text x=\"{:.1}\" y=\"{:.1}\">{}</text>\n",
             lx + 18.0,
             lx + 24.0,
             ly + 4.0,

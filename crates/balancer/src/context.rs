@@ -111,6 +111,13 @@ impl PickContext<'_> {
         self.cores.core(index).rtt_estimate(self.now, self.settings)
     }
 
+    /// The stored estimate and the time of its last sample (nanoseconds
+    /// since the balancer's epoch), undecayed.
+    #[inline]
+    pub(crate) fn rtt_sample(&self, index: usize) -> (f64, u64) {
+        self.cores.core(index).rtt_sample()
+    }
+
     /// The failure count of endpoint `index`, each failure decaying with
     /// the EWMA decay time (1 right after a failure, ~0.37 one decay later).
     #[inline]

@@ -17,7 +17,6 @@ pub(crate) const PROBATION: u8 = 2;
 #[derive(Debug)]
 pub(crate) struct Core {
     pub(crate) in_flight: AtomicU64,
-    pub(crate) requests: AtomicU64,
     pub(crate) successes: AtomicU64,
     pub(crate) failures: AtomicU64,
     pub(crate) cancelled: AtomicU64,
@@ -50,7 +49,6 @@ impl Core {
     pub(crate) fn new(weight: u32, id_hash: u64, now: u64, settings: &Settings) -> Self {
         Self {
             in_flight: AtomicU64::new(0),
-            requests: AtomicU64::new(0),
             successes: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
@@ -119,6 +117,15 @@ impl Core {
         self.latency.rtt_at(now, settings.decay_ns)
     }
 
+    /// The stored estimate and its timestamp, undecayed.
+    #[inline]
+    pub(crate) fn rtt_sample(&self) -> (f64, u64) {
+        (
+            f64::from_bits(self.latency.rtt_bits.load(Ordering::Relaxed)),
+            self.latency.rtt_at.load(Ordering::Relaxed),
+        )
+    }
+
     /// The failure count decayed with the EWMA decay time.
     #[inline]
     pub(crate) fn recent_failures(&self, now: u64, settings: &Settings) -> f64 {
@@ -137,16 +144,17 @@ impl Core {
     }
 }
 
-/// Peak-sensitive EWMA of the round trip plus a decaying failure count.
-/// Writers serialise on a small lock; readers read two relaxed atomics (a
-/// torn pair only skews one decay computation slightly).
+/// Peak-sensitive EWMA of the round trip plus a decaying failure count,
+/// in relaxed atomics with no lock: it is a routing heuristic, so when two
+/// completions of one endpoint race, one sample may be lost, and a reader
+/// may pair a value with the neighbouring timestamp (skewing one decay
+/// slightly). Counters, which must be exact, are separate.
 #[derive(Debug)]
 struct Latency {
     rtt_bits: AtomicU64,
     rtt_at: AtomicU64,
     failures_bits: AtomicU64,
     failures_at: AtomicU64,
-    write: Mutex<()>,
 }
 
 fn decay_factor(elapsed_ns: u64, decay_ns: f64) -> f64 {
@@ -160,7 +168,6 @@ impl Latency {
             rtt_at: AtomicU64::new(now),
             failures_bits: AtomicU64::new(0f64.to_bits()),
             failures_at: AtomicU64::new(now),
-            write: Mutex::new(()),
         }
     }
 
@@ -186,18 +193,19 @@ impl Latency {
         if failed {
             sample = sample.max(settings.failure_penalty_ns);
         }
-        let _write = self.write.lock();
-        let current = self.rtt_at(now, settings.decay_ns);
+        let stored = f64::from_bits(self.rtt_bits.load(Ordering::Relaxed));
+        let at = self.rtt_at.load(Ordering::Relaxed);
+        let decay = decay_factor(now.saturating_sub(at), settings.decay_ns);
+        let current = stored * decay;
+        // Peak-sensitive: a slower sample replaces the estimate at once;
+        // a faster one blends in with weight 1 − decay.
         let next = if sample > current {
             sample
         } else {
-            let stored = f64::from_bits(self.rtt_bits.load(Ordering::Relaxed));
-            let at = self.rtt_at.load(Ordering::Relaxed);
-            let decay = decay_factor(now.saturating_sub(at), settings.decay_ns);
-            stored * decay + sample * (1.0 - decay)
+            current + sample * (1.0 - decay)
         };
         self.rtt_bits.store(next.to_bits(), Ordering::Relaxed);
-        self.rtt_at.store(now, Ordering::Relaxed);
+        self.rtt_at.store(now.max(at), Ordering::Relaxed);
         if failed {
             let next = self.failures_at(now, settings.decay_ns) + 1.0;
             self.failures_bits.store(next.to_bits(), Ordering::Relaxed);

@@ -30,7 +30,6 @@ pub struct PickGuard<E: fmt::Debug> {
 impl<E: fmt::Debug> PickGuard<E> {
     pub(crate) fn start(endpoint: Arc<Endpoint<E>>, now: u64, probe: bool) -> Self {
         endpoint.core.in_flight.fetch_add(1, Ordering::Relaxed);
-        endpoint.core.requests.fetch_add(1, Ordering::Relaxed);
         endpoint
             .shared
             .totals

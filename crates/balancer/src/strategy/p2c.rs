@@ -25,8 +25,20 @@ pub(super) fn choose(
     b: usize,
     cost: impl Fn(usize) -> f64,
 ) -> Option<usize> {
+    choose_by(ctx, a, b, |a, b| cost(b) < cost(a))
+}
+
+/// As [`choose`], with `prefer_b(a, b)` deciding between two available
+/// candidates.
+#[inline]
+pub(super) fn choose_by(
+    ctx: &PickContext<'_>,
+    a: usize,
+    b: usize,
+    prefer_b: impl Fn(usize, usize) -> bool,
+) -> Option<usize> {
     match (ctx.is_available(a), ctx.is_available(b)) {
-        (true, true) => Some(if cost(b) < cost(a) { b } else { a }),
+        (true, true) => Some(if prefer_b(a, b) { b } else { a }),
         (true, false) => Some(a),
         (false, true) => Some(b),
         (false, false) => ctx.next_available(a),

@@ -43,8 +43,23 @@ impl Default for PeakEwma {
 impl Strategy for PeakEwma {
     #[inline]
     fn pick(&self, ctx: &PickContext<'_>) -> Option<usize> {
-        p2c::pick(ctx, &self.rng, |index| {
-            ctx.rtt_estimate_nanos(index) * (ctx.in_flight(index) + 1) as f64
-        })
+        match ctx.len() {
+            0 => None,
+            1 => ctx.is_available(0).then_some(0),
+            n => {
+                let (a, b) = p2c::two_distinct(&self.rng, n);
+                p2c::choose_by(ctx, a, b, |a, b| {
+                    // cost = rtt × e^(−(now − at)/decay) × (in_flight + 1);
+                    // comparing two costs needs only e^((at_b − at_a)/decay).
+                    let (rtt_a, at_a) = ctx.rtt_sample(a);
+                    let (rtt_b, at_b) = ctx.rtt_sample(b);
+                    let exponent =
+                        ((at_b as f64 - at_a as f64) / ctx.settings.decay_ns).clamp(-700.0, 700.0);
+                    let cost_a = rtt_a * (ctx.in_flight(a) + 1) as f64;
+                    let cost_b = rtt_b * (ctx.in_flight(b) + 1) as f64 * exponent.exp();
+                    cost_b < cost_a
+                })
+            }
+        }
     }
 }
