@@ -14,7 +14,10 @@
 //!   `Balance` is driven through `&mut self` (`poll_ready`/`call`), so two
 //!   threads would measure the lock or buffer put around it, not the pick;
 //! * `balancer/pick_cancel` — 16 endpoints, pick and drop the guard
-//!   unresolved (the pick alone plus three counter updates).
+//!   unresolved (the pick plus three counter updates);
+//! * `balancer/pick_only` — 16 endpoints, the pick alone: the guards are
+//!   dropped after the timed loop (so in-flight counts grow during a
+//!   sample, which PeakEwma's cost reads but does not pay for).
 //!
 //! The simulation (tail latency, error rates, the CDF plot) is the
 //! `balancer_sim` program, run by `cargo xtask bench balancer`.
@@ -195,6 +198,22 @@ fn pick_cancel(c: &mut Criterion) {
     group.finish();
 }
 
+fn pick_only(c: &mut Criterion) {
+    let mut group = c.benchmark_group("balancer/pick_only");
+    group.throughput(Throughput::Elements(1));
+    for (name, strategy) in [
+        ("perfect21", Box::new(PeakEwma::new()) as Box<dyn Strategy>),
+        ("perfect21_round_robin", Box::new(RoundRobin::new())),
+    ] {
+        let balancer = balancer(strategy, 16);
+        group.bench_function(BenchmarkId::new(name, 16), |b| {
+            // The guards are dropped after the timed loop.
+            b.iter_with_large_drop(|| balancer.pick().expect("an endpoint"));
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(700))
@@ -204,6 +223,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = pick, pick_2_threads, pick_cancel
+    targets = pick, pick_2_threads, pick_cancel, pick_only
 }
 criterion_main!(benches);
