@@ -250,3 +250,19 @@ fn score_errors_decay_instead_of_blacklisting_forever() {
         .collect();
     assert!(picked.contains(&"a"), "{picked:?}");
 }
+
+#[test]
+fn consistent_hash_gives_keys_in_proportion_to_weight() {
+    let balancer = Balancer::builder()
+        .strategy(ConsistentHash::new())
+        .weighted_endpoint("heavy", 3)
+        .weighted_endpoint("light", 1)
+        .build()
+        .unwrap();
+    let keys = 20_000u32;
+    let heavy = (0..keys)
+        .filter(|key| *balancer.pick_with_key(key).unwrap() == "heavy")
+        .count() as f64
+        / f64::from(keys);
+    assert!((0.72..0.78).contains(&heavy), "{heavy}");
+}

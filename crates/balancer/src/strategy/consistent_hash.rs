@@ -26,6 +26,21 @@ impl ConsistentHash {
 impl Strategy for ConsistentHash {
     fn pick(&self, ctx: &PickContext<'_>) -> Option<usize> {
         let key = ctx.key()?;
+        if ctx.total_weight() == ctx.len() as u64 {
+            // All weights 1: `1 / −ln(u)` grows with `u`, so the highest
+            // hash wins — the same choice without a logarithm per endpoint.
+            let mut best: Option<(usize, u64)> = None;
+            for index in 0..ctx.len() {
+                if !ctx.is_available(index) {
+                    continue;
+                }
+                let hash = mix(key ^ mix(ctx.endpoint_hash(index))) >> 11;
+                if best.is_none_or(|(_, top)| hash > top) {
+                    best = Some((index, hash));
+                }
+            }
+            return best.map(|(index, _)| index);
+        }
         let mut best: Option<(usize, f64)> = None;
         for index in 0..ctx.len() {
             if !ctx.is_available(index) {
