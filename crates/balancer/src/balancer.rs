@@ -169,6 +169,7 @@ where
         inner
             .shared
             .totals
+            .local()
             .unavailable
             .fetch_add(1, Ordering::Relaxed);
         Err(Error::NoAvailableEndpoint)
@@ -312,19 +313,18 @@ where
             .map(|e| endpoint_stats(&e.value, &e.core))
             .collect();
         let totals = &self.inner.shared.totals;
-        let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
-        let requests = load(&totals.requests);
-        let successes = load(&totals.successes);
-        let failures = load(&totals.failures);
-        let cancelled = load(&totals.cancelled);
+        let requests = totals.sum(|t| &t.requests);
+        let successes = totals.sum(|t| &t.successes);
+        let failures = totals.sum(|t| &t.failures);
+        let cancelled = totals.sum(|t| &t.cancelled);
         BalancerStats {
             requests,
             successes,
             failures,
             cancelled,
             in_flight: requests.saturating_sub(successes + failures + cancelled),
-            unavailable: load(&totals.unavailable),
-            ejections: load(&totals.ejections),
+            unavailable: totals.sum(|t| &t.unavailable),
+            ejections: totals.sum(|t| &t.ejections),
             ejected_now: endpoints.iter().filter(|e| e.ejected).count(),
             endpoints,
         }

@@ -33,6 +33,7 @@ impl<E: fmt::Debug> PickGuard<E> {
         endpoint
             .shared
             .totals
+            .local()
             .requests
             .fetch_add(1, Ordering::Relaxed);
         Self {
@@ -81,7 +82,7 @@ impl<E: fmt::Debug> PickGuard<E> {
         self.resolved = true;
         let endpoint = &*self.endpoint;
         let core = &endpoint.core;
-        let totals = &endpoint.shared.totals;
+        let totals = endpoint.shared.totals.local();
         core.in_flight.fetch_sub(1, Ordering::Relaxed);
         match outcome {
             Outcome::Cancelled => {

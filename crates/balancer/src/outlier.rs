@@ -90,7 +90,11 @@ impl<E: fmt::Debug> Endpoint<E> {
         core.consecutive_failures.store(0, Ordering::Relaxed);
         core.probe.store(false, Ordering::Release);
         let times = core.times_ejected.fetch_add(1, Ordering::Relaxed) + 1;
-        self.shared.totals.ejections.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .totals
+            .local()
+            .ejections
+            .fetch_add(1, Ordering::Relaxed);
         tracing::warn!(
             target: "perfect21_balancer",
             endpoint = ?self.value,
