@@ -430,10 +430,10 @@ pub fn run(scenario: &Scenario, contender: &str) -> Outcome {
 /// 1 s), y is the cumulative share on a "nines" scale (0, 0.9, 0.99,
 /// 0.999, 0.9999), where tail differences show.
 pub fn cdf_svg(title: &str, outcomes: &[Outcome]) -> String {
-    const W: f64 = 900.0;
+    const W: f64 = 980.0;
     const H: f64 = 520.0;
     const LEFT: f64 = 70.0;
-    const RIGHT: f64 = 250.0;
+    const RIGHT: f64 = 330.0;
     const TOP: f64 = 40.0;
     const BOTTOM: f64 = 50.0;
     let plot_w = W - LEFT - RIGHT;

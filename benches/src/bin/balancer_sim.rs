@@ -131,7 +131,7 @@ fn main() {
             "×",
         ));
         let title = format!(
-            "Latency CDF, {}: 10 endpoints, {} requests, {} in flight",
+            "Latency CDF of successful requests, {}: 10 endpoints, {} requests, {} in flight",
             scenario.name.replace('_', " "),
             scenario.requests,
             scenario.concurrency
