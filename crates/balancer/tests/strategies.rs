@@ -266,3 +266,16 @@ fn consistent_hash_gives_keys_in_proportion_to_weight() {
         / f64::from(keys);
     assert!((0.72..0.78).contains(&heavy), "{heavy}");
 }
+
+#[test]
+fn strategies_without_hashing_ignore_the_key() {
+    let balancer = Balancer::builder()
+        .strategy(RoundRobin::new())
+        .endpoints(["a", "b"])
+        .build()
+        .unwrap();
+    let order: Vec<_> = (0..4)
+        .map(|_| *balancer.pick_with_key("same key").unwrap())
+        .collect();
+    assert_eq!(order, ["a", "b", "a", "b"]);
+}
