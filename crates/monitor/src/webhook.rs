@@ -1,0 +1,161 @@
+//! `WebhookSink`: POSTs a Slack-compatible JSON payload.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use crate::alert::{AlertEvent, AlertState, Severity};
+use crate::error::{MonitorError, SinkError, invalid};
+use crate::sink::AlertSink;
+
+/// POSTs each alert as Slack-compatible JSON (`text` plus one attachment
+/// with a colour and the event's fields) to a webhook URL, with a timeout
+/// per attempt and a bounded number of retries (exponential back-off from
+/// `retry_backoff`). A non-2xx answer or a transport error is retried; the
+/// last error is returned (and counted by the monitor).
+///
+/// Built on `reqwest` without TLS: for an `https://` URL enable a TLS
+/// feature of `reqwest` in your own manifest.
+#[derive(Debug, Clone)]
+pub struct WebhookSink {
+    client: reqwest::Client,
+    url: String,
+    timeout: Duration,
+    retries: u32,
+    backoff: Duration,
+}
+
+/// Builder for a [`WebhookSink`].
+#[derive(Debug, Clone)]
+pub struct WebhookSinkBuilder {
+    url: String,
+    timeout: Duration,
+    retries: u32,
+    backoff: Duration,
+}
+
+impl WebhookSink {
+    /// A builder for a sink posting to `url`. Defaults: 5 s timeout,
+    /// 2 retries, 200 ms initial back-off.
+    pub fn builder(url: impl Into<String>) -> WebhookSinkBuilder {
+        WebhookSinkBuilder {
+            url: url.into(),
+            timeout: Duration::from_secs(5),
+            retries: 2,
+            backoff: Duration::from_millis(200),
+        }
+    }
+
+    /// The JSON body posted for `event`.
+    pub fn payload(event: &AlertEvent) -> serde_json::Value {
+        let color = match (event.state, event.severity) {
+            (AlertState::Resolved, _) => "good",
+            (_, Severity::Warning) => "warning",
+            (_, Severity::Critical) => "danger",
+        };
+        json!({
+            "text": event.message(),
+            "attachments": [{
+                "color": color,
+                "title": event.rule,
+                "fields": [
+                    {"title": "Series", "value": event.series.to_string(), "short": true},
+                    {"title": "Value", "value": format!("{:.3}", event.value), "short": true},
+                    {"title": "Threshold", "value": format!("{}", event.threshold), "short": true},
+                    {"title": "State", "value": format!("{:?}", event.state), "short": true},
+                ],
+                "ts": event.timestamp as u64,
+            }],
+            "event": event,
+        })
+    }
+}
+
+impl WebhookSinkBuilder {
+    /// Timeout of one attempt (connect + answer); 1 ms to 10 min.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Attempts after the first one fails (0–10).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Wait before the first retry, doubled for each next one (≤ 1 min).
+    pub fn retry_backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Builds the sink, refusing out-of-range options.
+    pub fn build(self) -> Result<WebhookSink, MonitorError> {
+        let url = reqwest::Url::parse(&self.url)
+            .map_err(|e| invalid("url", format!("must be an absolute http(s) URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("url", "must use http or https"));
+        }
+        if self.timeout < Duration::from_millis(1) || self.timeout > Duration::from_secs(600) {
+            return Err(invalid("timeout", "must be 1 ms..=10 min"));
+        }
+        if self.retries > 10 {
+            return Err(invalid(
+                "retries",
+                format!("must be 0..=10, got {}", self.retries),
+            ));
+        }
+        if self.backoff > Duration::from_secs(60) {
+            return Err(invalid("retry_backoff", "must be at most 1 min"));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| invalid("url", format!("HTTP client: {e}")))?;
+        Ok(WebhookSink {
+            client,
+            url: self.url,
+            timeout: self.timeout,
+            retries: self.retries,
+            backoff: self.backoff,
+        })
+    }
+}
+
+pub(crate) fn classify(e: &reqwest::Error, timeout: Duration) -> SinkError {
+    if e.is_timeout() {
+        SinkError::Timeout(timeout)
+    } else {
+        SinkError::Transport(e.to_string())
+    }
+}
+
+#[async_trait]
+impl AlertSink for WebhookSink {
+    fn name(&self) -> &str {
+        "webhook"
+    }
+
+    async fn send(&self, event: &AlertEvent) -> Result<(), SinkError> {
+        let body = Self::payload(event);
+        let mut backoff = self.backoff;
+        let mut attempt = 0;
+        loop {
+            let result = self.client.post(&self.url).json(&body).send().await;
+            let err = match result {
+                Ok(resp) if resp.status().is_success() => return Ok(()),
+                Ok(resp) => SinkError::Status(resp.status().as_u16()),
+                Err(e) => classify(&e, self.timeout),
+            };
+            if attempt >= self.retries {
+                return Err(err);
+            }
+            attempt += 1;
+            tracing::debug!(target: "perfect21_monitor::sink", error = %err, attempt, "webhook attempt failed; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = backoff.saturating_mul(2);
+        }
+    }
+}
