@@ -2,7 +2,7 @@
 //! and the writers that change the set.
 
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::Hash;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -21,6 +21,7 @@ use crate::health::HealthCheck;
 use crate::set::{Endpoint, EndpointSet};
 use crate::settings::Settings;
 use crate::shared::{OutlierCounts, Shared, Totals};
+use crate::stable_hash::stable_hash;
 use crate::stats::{BalancerStats, EndpointStats};
 use crate::strategy::Strategy;
 
@@ -61,13 +62,6 @@ impl<E: fmt::Debug> fmt::Debug for Balancer<E> {
             )
             .finish()
     }
-}
-
-/// A stable hash (same value, same hash, in every process).
-fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    key.hash(&mut hasher);
-    hasher.finish()
 }
 
 impl<E> Balancer<E>
@@ -127,7 +121,11 @@ where
 
     /// Picks an endpoint for a request with a routing key (a user id, a
     /// cache key): hashing strategies send the same key to the same
-    /// endpoint; the others ignore the key.
+    /// endpoint; the others ignore the key. The key is hashed with 64-bit
+    /// FNV-1a over the bytes its `Hash` writes, which does not change
+    /// between processes, builds or Rust releases (on machines of the same
+    /// endianness and pointer width): every instance of a service routes a
+    /// key to the same endpoint.
     ///
     /// # Errors
     /// As [`pick`](Self::pick), without `KeyRequired`.

@@ -19,6 +19,7 @@ mod outlier;
 mod set;
 mod settings;
 mod shared;
+mod stable_hash;
 mod stats;
 mod strategy;
 

@@ -279,3 +279,30 @@ fn strategies_without_hashing_ignore_the_key() {
         .collect();
     assert_eq!(order, ["a", "b", "a", "b"]);
 }
+
+/// The key → endpoint mapping is part of the contract: every instance of a
+/// service, built with any Rust release, must send a key to the same
+/// endpoint. These owners were computed once; if they change, sticky
+/// routing would move between deploys.
+#[test]
+fn consistent_hash_mapping_is_stable_across_builds() {
+    let balancer = Balancer::builder()
+        .strategy(ConsistentHash::new())
+        .endpoints(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:80"])
+        .build()
+        .unwrap();
+    let owners: Vec<&str> = ["user-1", "user-2", "user-3", "user-4", "user-5", "user-6"]
+        .iter()
+        .map(|key| *balancer.pick_with_key(key).unwrap())
+        .collect();
+    assert_eq!(owners, GOLDEN_OWNERS);
+}
+
+const GOLDEN_OWNERS: [&str; 6] = [
+    "10.0.0.3:80",
+    "10.0.0.1:80",
+    "10.0.0.3:80",
+    "10.0.0.2:80",
+    "10.0.0.3:80",
+    "10.0.0.4:80",
+];
