@@ -9,6 +9,7 @@
 //!   computed against the `perfect21` row of the same group and parameter;
 //! * measurements criterion does not make are written with [`results::write`].
 
+pub mod balancer_sim;
 pub mod batch;
 pub mod lru;
 pub mod redis_cache;
