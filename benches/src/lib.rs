@@ -9,9 +9,11 @@
 //!   computed against the `perfect21` row of the same group and parameter;
 //! * measurements criterion does not make are written with [`results::write`].
 
+pub mod balancer_sim;
 pub mod batch;
 pub mod lru;
 pub mod pg_stats;
+pub mod redis_cache;
 pub mod results;
 
 /// Reads a service URL for a bench. Benches may skip a server-backed case

@@ -380,9 +380,15 @@ fn scaled(v: f64, unit: &str) -> String {
     }
 }
 
+/// Integers as they are; other values with two decimals, or with two
+/// significant figures below 0.01 so a small measured value (an error rate
+/// of 0.003 %) does not print as zero.
 fn number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
+    } else if v.abs() < 0.01 {
+        let decimals = (1.0 - v.abs().log10().floor()).clamp(2.0, 12.0) as usize;
+        format!("{v:.decimals$}")
     } else {
         format!("{v:.2}")
     }
@@ -413,6 +419,16 @@ mod tests {
         let batch = out.find("## perfect21-batch").unwrap();
         assert!(lru < table && table < batch, "{out}");
         assert!(out.ends_with("## perfect21-batch\n\nMore.\n"));
+    }
+
+    #[test]
+    fn small_values_keep_two_significant_figures() {
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(32.834), "32.83");
+        assert_eq!(number(0.5), "0.50");
+        assert_eq!(number(0.003), "0.0030");
+        assert_eq!(number(0.000_123_4), "0.00012");
+        assert_eq!(number(-0.004), "-0.0040");
     }
 
     #[test]

@@ -1,0 +1,272 @@
+//! perfect21-redis-cache beside the raw `redis` crate on the same
+//! connection type (`ConnectionManager`): `get` hit, `set` and
+//! `get_many(100)` at 1 and 64 concurrent requests, and 100 sequential
+//! `get`s against one `get_many(100)`. The raw side is the hand-written
+//! cache-aside a user would write instead: the same commands, with
+//! `serde_json` on the same record (reading past the header byte of the
+//! values RedisCache seeded); RedisCache adds its header byte, key
+//! prefix, fail-open handling and counters. The connection comparison
+//! sends bare GETs. The redis-benchmark ceiling is
+//! `--bin redis_cache_ceiling`.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use futures::future::join_all;
+use perfect21_benches::redis_cache::{Record, full_key, raw_get, setup};
+use perfect21_benches::service_url;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn benches(c: &mut Criterion) {
+    let Some(url) = service_url("REDIS_URL") else {
+        return;
+    };
+    let rt = runtime();
+    let (cache, raw) = rt.block_on(setup(&url));
+    let value = Record {
+        id: 1,
+        name: "name-1".into(),
+        score: 0.5,
+    };
+
+    for tasks in [1usize, 64] {
+        let param = format!("{tasks}_tasks");
+
+        let mut group = c.benchmark_group("redis_cache/get_hit");
+        group.throughput(Throughput::Elements(tasks as u64));
+        group.bench_function(BenchmarkId::new("perfect21", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let cache = cache.clone();
+                    async move {
+                        let v: Option<Record> = cache.get(&format!("k{i}")).await.expect("get");
+                        v.expect("seeded")
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("redis", &param), |b| {
+            b.to_async(&rt)
+                .iter(|| join_all((0..tasks).map(|i| raw_get(raw.clone(), i))))
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("redis_cache/set");
+        group.throughput(Throughput::Elements(tasks as u64));
+        group.bench_function(BenchmarkId::new("perfect21", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let cache = cache.clone();
+                    let value = value.clone();
+                    async move {
+                        cache
+                            .set(&format!("w{i}"), &value, None)
+                            .await
+                            .expect("set")
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("redis", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let mut raw = raw.clone();
+                    let value = value.clone();
+                    async move {
+                        let _: () = redis::cmd("SET")
+                            .arg(format!(
+                                "{}:w{i}",
+                                perfect21_benches::redis_cache::NAMESPACE
+                            ))
+                            .arg(serde_json::to_vec(&value).expect("json"))
+                            .query_async(&mut raw)
+                            .await
+                            .expect("SET");
+                    }
+                }))
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("redis_cache/get_many_100");
+        group.throughput(Throughput::Elements((tasks * 100) as u64));
+        group.bench_function(BenchmarkId::new("perfect21", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|t| {
+                    let cache = cache.clone();
+                    async move {
+                        let keys: Vec<String> = (0..100)
+                            .map(|i| format!("k{}", (t * 7 + i) % 1000))
+                            .collect();
+                        let v: Vec<Option<Record>> = cache.get_many(&keys).await.expect("get_many");
+                        v
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("redis", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|t| {
+                    let mut raw = raw.clone();
+                    async move {
+                        let keys: Vec<String> = (0..100).map(|i| full_key(t * 7 + i)).collect();
+                        let v: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                            .arg(&keys)
+                            .query_async(&mut raw)
+                            .await
+                            .expect("MGET");
+                        v.into_iter()
+                            .map(|b| {
+                                b.map(|b| serde_json::from_slice::<Record>(&b[1..]).expect("json"))
+                            })
+                            .collect::<Vec<_>>()
+                    }
+                }))
+            })
+        });
+        group.finish();
+    }
+
+    let mut group = c.benchmark_group("redis_cache/100_keys");
+    group.throughput(Throughput::Elements(100));
+    let keys: Vec<String> = (0..100).map(|i| format!("k{i}")).collect();
+    group.bench_function(BenchmarkId::new("perfect21", "get_many"), |b| {
+        b.to_async(&rt).iter(|| async {
+            let v: Vec<Option<Record>> = cache.get_many(&keys).await.expect("get_many");
+            v
+        })
+    });
+    group.bench_function(
+        BenchmarkId::new("perfect21_sequential_get", "get_many"),
+        |b| {
+            b.to_async(&rt).iter(|| async {
+                let mut out = Vec::with_capacity(100);
+                for key in &keys {
+                    let v: Option<Record> = cache.get(key).await.expect("get");
+                    out.push(v);
+                }
+                out
+            })
+        },
+    );
+    group.finish();
+}
+
+/// The connection under `RedisCache`: one multiplexed `ConnectionManager`
+/// (the default) beside the deadpool-redis and bb8-redis pools (16
+/// connections each), `GET` of a present key at 1, 64 and 256 requests in
+/// flight. Function ids: `perfect21` is the ConnectionManager the crate
+/// uses; the pools by crate name.
+fn connections(c: &mut Criterion) {
+    let Some(url) = service_url("REDIS_URL") else {
+        return;
+    };
+    let rt = runtime();
+    let (_, manager) = rt.block_on(setup(&url));
+    let mut config = deadpool_redis::Config::from_url(url.clone());
+    config.pool = Some(deadpool_redis::PoolConfig::new(16));
+    let deadpool = config
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .expect("deadpool");
+    let bb8 = rt.block_on(async {
+        bb8::Pool::builder()
+            .max_size(16)
+            .build(bb8_redis::RedisConnectionManager::new(url.as_str()).expect("bb8 manager"))
+            .await
+            .expect("bb8 pool")
+    });
+    let mut group = c.benchmark_group("redis_cache/connection_get");
+    for tasks in [1usize, 64, 256] {
+        let param = format!("{tasks}_tasks");
+        group.throughput(Throughput::Elements(tasks as u64));
+        group.bench_function(BenchmarkId::new("perfect21", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let mut connection = manager.clone();
+                    async move {
+                        let v: Option<Vec<u8>> = redis::cmd("GET")
+                            .arg(full_key(i))
+                            .query_async(&mut connection)
+                            .await
+                            .expect("GET");
+                        v.expect("seeded")
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("deadpool-redis", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let pool = deadpool.clone();
+                    async move {
+                        let mut connection = pool.get().await.expect("deadpool get");
+                        let v: Option<Vec<u8>> = redis::cmd("GET")
+                            .arg(full_key(i))
+                            .query_async(&mut connection)
+                            .await
+                            .expect("GET");
+                        v.expect("seeded")
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("bb8-redis", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let pool = bb8.clone();
+                    async move {
+                        let mut connection = pool.get().await.expect("bb8 get");
+                        let v: Option<Vec<u8>> = redis::cmd("GET")
+                            .arg(full_key(i))
+                            .query_async(&mut *connection)
+                            .await
+                            .expect("GET");
+                        v.expect("seeded")
+                    }
+                }))
+            })
+        });
+    }
+    group.finish();
+}
+
+/// An L1 hit of the local tier beside a Redis hit of the same value.
+fn local_tier(c: &mut Criterion) {
+    let Some(url) = service_url("REDIS_URL") else {
+        return;
+    };
+    let rt = runtime();
+    let (plain, _) = rt.block_on(setup(&url));
+    let with_l1 = rt.block_on(async {
+        perfect21_redis_cache::RedisCache::builder()
+            .url(url.as_str())
+            .namespace(perfect21_benches::redis_cache::NAMESPACE)
+            .local_tier(64 << 20, std::time::Duration::from_secs(600))
+            .build()
+            .await
+            .expect("cache with a local tier")
+    });
+    let mut group = c.benchmark_group("redis_cache/l1_hit");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(BenchmarkId::new("perfect21", "get"), |b| {
+        b.to_async(&rt).iter(|| async {
+            let v: Option<Record> = with_l1.get("k1").await.expect("get");
+            v.expect("seeded")
+        })
+    });
+    group.bench_function(BenchmarkId::new("perfect21_redis_hit", "get"), |b| {
+        b.to_async(&rt).iter(|| async {
+            let v: Option<Record> = plain.get("k1").await.expect("get");
+            v.expect("seeded")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(redis_cache, benches, connections, local_tier);
+criterion_main!(redis_cache);

@@ -1,0 +1,326 @@
+//! The builder: every option validated at `build()`, errors naming the field.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::cache::{Inner, RedisCache};
+use crate::codec::{Codec, Framing, Json};
+use crate::error::{CacheError, Result};
+use crate::redact::Redactor;
+
+const MAX_REDIS_VALUE: usize = 512 * 1024 * 1024;
+
+/// Builds a [`RedisCache`]. Start with [`RedisCache::builder`].
+///
+/// Required: a namespace and either [`url`](Self::url) or
+/// [`connection`](Self::connection). Defaults: JSON codec, no default TTL,
+/// no compression, 16 MiB maximum value size, 1 s command timeout, 2 s
+/// connect timeout, fail-open, corrupt values kept, `SCAN … COUNT 1000`.
+pub struct RedisCacheBuilder<C = Json> {
+    url: Option<String>,
+    connection: Option<ConnectionManager>,
+    namespace: Option<String>,
+    default_ttl: Option<Duration>,
+    codec: C,
+    compress_above: Option<usize>,
+    max_value_size: usize,
+    command_timeout: Duration,
+    connect_timeout: Duration,
+    fail_open: bool,
+    delete_corrupt: bool,
+    scan_count: usize,
+    stale_grace: Option<Duration>,
+    #[cfg(feature = "local")]
+    local: Option<crate::local::LocalOptions>,
+}
+
+impl<C> std::fmt::Debug for RedisCacheBuilder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCacheBuilder")
+            .field(
+                "url",
+                &self
+                    .url
+                    .as_deref()
+                    .map(|u| Redactor::new(u).url().to_owned()),
+            )
+            .field("connection", &self.connection.is_some())
+            .field("namespace", &self.namespace)
+            .field("default_ttl", &self.default_ttl)
+            .field("compress_above", &self.compress_above)
+            .field("max_value_size", &self.max_value_size)
+            .field("command_timeout", &self.command_timeout)
+            .field("fail_open", &self.fail_open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCacheBuilder<Json> {
+    pub(crate) fn new() -> Self {
+        Self {
+            url: None,
+            connection: None,
+            namespace: None,
+            default_ttl: None,
+            codec: Json,
+            compress_above: None,
+            max_value_size: 16 * 1024 * 1024,
+            command_timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(2),
+            fail_open: true,
+            delete_corrupt: false,
+            scan_count: 1000,
+            stale_grace: None,
+            #[cfg(feature = "local")]
+            local: None,
+        }
+    }
+}
+
+impl<C: Codec> RedisCacheBuilder<C> {
+    /// The server, as a `redis://` URL. Its password never appears in
+    /// `Debug`, logs or errors.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Uses an existing auto-reconnecting connection instead of a URL.
+    pub fn connection(mut self, connection: ConnectionManager) -> Self {
+        self.connection = Some(connection);
+        self
+    }
+
+    /// The prefix of every key: `namespace:key` (required, 1–128 bytes).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// The TTL used when a call passes `None` (at least 1 ms). Without it,
+    /// such values never expire.
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = Some(ttl);
+        self
+    }
+
+    /// The value codec (default [`Json`]).
+    pub fn codec<D: Codec>(self, codec: D) -> RedisCacheBuilder<D> {
+        RedisCacheBuilder {
+            url: self.url,
+            connection: self.connection,
+            namespace: self.namespace,
+            default_ttl: self.default_ttl,
+            codec,
+            compress_above: self.compress_above,
+            max_value_size: self.max_value_size,
+            command_timeout: self.command_timeout,
+            connect_timeout: self.connect_timeout,
+            fail_open: self.fail_open,
+            delete_corrupt: self.delete_corrupt,
+            scan_count: self.scan_count,
+            stale_grace: self.stale_grace,
+            #[cfg(feature = "local")]
+            local: self.local,
+        }
+    }
+
+    /// LZ4-compresses encoded values of at least `bytes` bytes (at least 1).
+    pub fn compress_above(mut self, bytes: usize) -> Self {
+        self.compress_above = Some(bytes);
+        self
+    }
+
+    /// Refuses to store values larger than this after encoding and
+    /// compression (1 byte – 512 MiB, default 16 MiB).
+    pub fn max_value_size(mut self, bytes: usize) -> Self {
+        self.max_value_size = bytes;
+        self
+    }
+
+    /// Bound on each command's round trip (1 ms – 1 h, default 1 s).
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+
+    /// Bound on each connection attempt (1 ms – 1 h, default 2 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// `true` (default): Redis errors and timeouts read as misses and make
+    /// writes no-ops, counted in `errors`/`timeouts`, never in `misses`.
+    /// `false`: they are returned. In fail-open mode `build()` does not
+    /// wait for the server either.
+    pub fn fail_open(mut self, fail_open: bool) -> Self {
+        self.fail_open = fail_open;
+        self
+    }
+
+    /// Deletes a value that fails to decode when it is read (default: keep).
+    pub fn delete_corrupt(mut self, delete: bool) -> Self {
+        self.delete_corrupt = delete;
+        self
+    }
+
+    /// The `COUNT` hint of the `SCAN` steps of the `clear_*` calls
+    /// (1–100 000, default 1000); also the `UNLINK` batch size.
+    pub fn scan_count(mut self, count: usize) -> Self {
+        self.scan_count = count;
+        self
+    }
+
+    /// Adds the local tier (feature `local`): an in-process L1 of at most
+    /// `max_bytes` of keys and encoded values (at least 1), each kept for at
+    /// most `ttl` (1 ms – 1 h), in front of Redis. Needs [`url`](Self::url)
+    /// (it opens its own pub/sub connection); `build()` subscribes to the
+    /// namespace's invalidation channel before it returns, and fails if it
+    /// cannot. Reads served by L1 count in `local_hits`.
+    #[cfg(feature = "local")]
+    pub fn local_tier(mut self, max_bytes: u64, ttl: Duration) -> Self {
+        self.local = Some(crate::local::LocalOptions { max_bytes, ttl });
+        self
+    }
+
+    /// Stale-while-revalidate for [`get_or_set`](RedisCache::get_or_set)
+    /// (Rails' `race_condition_ttl`): values it stores with a TTL stay in
+    /// Redis `grace` longer (1 ms – 1 day) and carry their fresh-until
+    /// time; a `get_or_set` that finds a value past it returns the stale
+    /// value at once and refreshes it in the background, once per key per
+    /// process, so a hot key's expiry never sends every caller to the
+    /// loader. Plain `get` returns such values as they are.
+    pub fn stale_while_revalidate(mut self, grace: Duration) -> Self {
+        self.stale_grace = Some(grace);
+        self
+    }
+
+    /// Validates the options and connects.
+    pub async fn build(self) -> Result<RedisCache<C>> {
+        let namespace = self
+            .namespace
+            .ok_or_else(|| CacheError::config("namespace", "is required"))?;
+        if namespace.is_empty() || namespace.len() > 128 {
+            return Err(CacheError::config("namespace", "must be 1–128 bytes long"));
+        }
+        if namespace.chars().any(char::is_control) {
+            return Err(CacheError::config(
+                "namespace",
+                "must not contain control characters",
+            ));
+        }
+        if matches!(self.default_ttl, Some(t) if t < Duration::from_millis(1)) {
+            return Err(CacheError::config("default_ttl", "must be at least 1 ms"));
+        }
+        if self.compress_above == Some(0) {
+            return Err(CacheError::config(
+                "compress_above",
+                "must be at least 1 byte",
+            ));
+        }
+        if !(1..=MAX_REDIS_VALUE).contains(&self.max_value_size) {
+            return Err(CacheError::config(
+                "max_value_size",
+                "must be 1 byte – 512 MiB",
+            ));
+        }
+        let range = Duration::from_millis(1)..=Duration::from_secs(3600);
+        if !range.contains(&self.command_timeout) {
+            return Err(CacheError::config("command_timeout", "must be 1 ms – 1 h"));
+        }
+        if !range.contains(&self.connect_timeout) {
+            return Err(CacheError::config("connect_timeout", "must be 1 ms – 1 h"));
+        }
+        if matches!(self.stale_grace, Some(g) if g < Duration::from_millis(1) || g > Duration::from_secs(86_400))
+        {
+            return Err(CacheError::config(
+                "stale_while_revalidate",
+                "must be 1 ms – 1 day",
+            ));
+        }
+        if !(1..=100_000).contains(&self.scan_count) {
+            return Err(CacheError::config("scan_count", "must be 1–100000"));
+        }
+        #[cfg(feature = "local")]
+        if let Some(local) = self.local {
+            if local.max_bytes == 0 {
+                return Err(CacheError::config(
+                    "local_tier",
+                    "max_bytes must be at least 1",
+                ));
+            }
+            if !range.contains(&local.ttl) {
+                return Err(CacheError::config("local_tier", "ttl must be 1 ms – 1 h"));
+            }
+            if self.url.is_none() {
+                return Err(CacheError::config(
+                    "local_tier",
+                    "needs `url`: it opens its own pub/sub connection",
+                ));
+            }
+        }
+        let mut url_client = None;
+        let (connection, redactor) = match (self.url, self.connection) {
+            (Some(_), Some(_)) => {
+                return Err(CacheError::config(
+                    "url",
+                    "give either `url` or `connection`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(CacheError::config("url", "is required (or `connection`)"));
+            }
+            (None, Some(connection)) => (connection, Redactor::new("")),
+            (Some(url), None) => {
+                let redactor = Redactor::new(&url);
+                let client = redis::Client::open(url.as_str())
+                    .map_err(|e| CacheError::config("url", redactor.scrub(&e.to_string())))?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.connect_timeout))
+                    .set_response_timeout(Some(self.command_timeout))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_millis(500));
+                url_client = Some(client.clone());
+                let connection = if self.fail_open {
+                    ConnectionManager::new_lazy_with_config(client, config)
+                } else {
+                    ConnectionManager::new_with_config(client, config).await
+                }
+                .map_err(|e| CacheError::Redis(redactor.scrub(&e.to_string())))?;
+                (connection, redactor)
+            }
+        };
+        #[cfg(feature = "local")]
+        let (local_namespace, local_redactor) = (namespace.clone(), redactor.clone());
+        let mut inner = Inner::new(
+            connection,
+            redactor,
+            namespace,
+            self.default_ttl,
+            self.codec,
+            Framing {
+                compress_above: self.compress_above,
+                max_value_size: self.max_value_size,
+            },
+            self.command_timeout,
+            self.fail_open,
+            self.delete_corrupt,
+            self.scan_count,
+        );
+        inner.stale_grace = self.stale_grace;
+        // Built from the URL, the connection's response timeout is the
+        // command timeout already.
+        inner.wrap_timeout = url_client.is_none();
+        #[cfg(feature = "local")]
+        if let (Some(options), Some(client)) = (self.local, url_client.take()) {
+            let local = crate::local::Local::start(client, &local_namespace, options)
+                .await
+                .map_err(|e| CacheError::Redis(local_redactor.scrub(&e.to_string())))?;
+            inner.local = Some(local);
+        }
+        let _ = url_client;
+        Ok(RedisCache::from_inner(inner))
+    }
+}

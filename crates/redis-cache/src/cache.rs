@@ -1,0 +1,696 @@
+//! `RedisCache`: the cache-aside operations.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+use redis::{Cmd, FromRedisValue, Pipeline};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::builder::RedisCacheBuilder;
+use crate::codec::{Codec, Framing, Json};
+use crate::error::{CacheError, Result};
+use crate::flight::Flights;
+use crate::keys::escape_glob;
+use crate::redact::Redactor;
+use crate::stats::{CacheStats, CommandFamily, Counters};
+
+/// A cache-aside client over Redis: typed values through a [`Codec`],
+/// every key under one namespace, exact [`CacheStats`].
+///
+/// Cheap to clone (one `Arc`); clones share the connection, the counters
+/// and the single-flight table. All commands go over one multiplexed,
+/// auto-reconnecting [`ConnectionManager`]: a cancelled call's reply is
+/// matched to that call and discarded, never handed to the next caller.
+pub struct RedisCache<C: Codec = Json> {
+    pub(crate) inner: Arc<Inner<C>>,
+}
+
+impl<C: Codec> Clone for RedisCache<C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<C: Codec> std::fmt::Debug for RedisCache<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("url", &self.inner.redactor)
+            .field("namespace", &self.inner.namespace)
+            .field("default_ttl", &self.inner.default_ttl)
+            .field("fail_open", &self.inner.fail_open)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a write changed, for the local tiers of other instances.
+#[cfg_attr(not(feature = "local"), allow(dead_code))]
+pub(crate) enum Changed<'a> {
+    Keys(&'a [String]),
+    All,
+}
+
+pub(crate) struct Inner<C> {
+    connection: ConnectionManager,
+    redactor: Redactor,
+    namespace: String,
+    default_ttl: Option<Duration>,
+    codec: C,
+    framing: Framing,
+    command_timeout: Duration,
+    fail_open: bool,
+    delete_corrupt: bool,
+    scan_count: usize,
+    pub(crate) counters: Counters,
+    pub(crate) flights: Flights,
+    /// Stale-while-revalidate grace of `get_or_set`, if enabled.
+    pub(crate) stale_grace: Option<Duration>,
+    /// Whether `timed` must bound commands itself (a caller's connection).
+    pub(crate) wrap_timeout: bool,
+    #[cfg(feature = "local")]
+    pub(crate) local: Option<crate::local::Local>,
+}
+
+impl<C> Inner<C> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        connection: ConnectionManager,
+        redactor: Redactor,
+        namespace: String,
+        default_ttl: Option<Duration>,
+        codec: C,
+        framing: Framing,
+        command_timeout: Duration,
+        fail_open: bool,
+        delete_corrupt: bool,
+        scan_count: usize,
+    ) -> Self {
+        Self {
+            connection,
+            redactor,
+            namespace,
+            default_ttl,
+            codec,
+            framing,
+            command_timeout,
+            fail_open,
+            delete_corrupt,
+            scan_count,
+            counters: Counters::new(),
+            flights: Flights::default(),
+            stale_grace: None,
+            wrap_timeout: true,
+            #[cfg(feature = "local")]
+            local: None,
+        }
+    }
+}
+
+impl RedisCache<Json> {
+    /// A builder with the defaults listed on [`RedisCacheBuilder`].
+    pub fn builder() -> RedisCacheBuilder<Json> {
+        RedisCacheBuilder::new()
+    }
+}
+
+impl<C: Codec> RedisCache<C> {
+    pub(crate) fn from_inner(inner: Inner<C>) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// A snapshot of the counters and latency histograms.
+    pub fn stats(&self) -> CacheStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// The namespace every key is stored under.
+    pub fn namespace(&self) -> &str {
+        &self.inner.namespace
+    }
+
+    /// The Redis key of `key`: `namespace:key`.
+    pub fn full_key(&self, key: &str) -> String {
+        let mut full = String::with_capacity(self.inner.namespace.len() + 1 + key.len());
+        full.push_str(&self.inner.namespace);
+        full.push(':');
+        full.push_str(key);
+        full
+    }
+
+    // ---- plumbing -------------------------------------------------------
+
+    /// Runs one command under the command timeout, recording its latency
+    /// and counting a failure as an error or a timeout.
+    pub(crate) async fn run<T: FromRedisValue>(
+        &self,
+        family: CommandFamily,
+        cmd: &Cmd,
+    ) -> Result<T> {
+        let mut connection = self.inner.connection.clone();
+        self.timed(family, cmd.query_async::<T>(&mut connection))
+            .await
+    }
+
+    /// [`run`](Self::run) for a pipeline.
+    async fn run_pipeline<T: FromRedisValue>(
+        &self,
+        family: CommandFamily,
+        pipe: &Pipeline,
+    ) -> Result<T> {
+        let mut connection = self.inner.connection.clone();
+        self.timed(family, pipe.query_async::<T>(&mut connection))
+            .await
+    }
+
+    async fn timed<T>(
+        &self,
+        family: CommandFamily,
+        query: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T> {
+        let started = Instant::now();
+        // A connection built from the URL enforces the command timeout
+        // itself (its response timeout); a caller's connection gets ours
+        // around it.
+        let outcome = if self.inner.wrap_timeout {
+            tokio::time::timeout(self.inner.command_timeout, query).await
+        } else {
+            Ok(query.await)
+        };
+        let counters = &self.inner.counters;
+        counters.record(family, started.elapsed());
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) if e.is_timeout() => {
+                Counters::add(&counters.timeouts, 1);
+                tracing::warn!(target: "perfect21.redis_cache", ?family, "redis command timed out");
+                Err(CacheError::Timeout(self.inner.command_timeout))
+            }
+            Ok(Err(e)) => {
+                Counters::add(&counters.errors, 1);
+                let message = self.inner.redactor.scrub(&e.to_string());
+                tracing::warn!(target: "perfect21.redis_cache", ?family, error = %message, "redis command failed");
+                Err(CacheError::Redis(message))
+            }
+            Err(_) => {
+                Counters::add(&counters.timeouts, 1);
+                tracing::warn!(target: "perfect21.redis_cache", ?family, "redis command timed out");
+                Err(CacheError::Timeout(self.inner.command_timeout))
+            }
+        }
+    }
+
+    /// Runs a write; with a local tier, in one pipeline with the `PUBLISH`
+    /// that tells the other instances what changed.
+    async fn write<T: FromRedisValue>(
+        &self,
+        family: CommandFamily,
+        cmd: Cmd,
+        changed: Changed<'_>,
+    ) -> Result<T> {
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            let mut pipe = redis::pipe();
+            pipe.add_command(cmd);
+            pipe.add_command(local.publish(changed)).ignore();
+            return self.run_pipeline::<(T,)>(family, &pipe).await.map(|(t,)| t);
+        }
+        let _ = changed;
+        self.run(family, &cmd).await
+    }
+
+    /// The L1 copy of `full_key`, if the local tier has one.
+    #[cfg_attr(not(feature = "local"), allow(unused_variables))]
+    fn l1_get(&self, full_key: &str) -> Option<std::sync::Arc<[u8]>> {
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            return local.l1.get(full_key);
+        }
+        None
+    }
+
+    #[cfg_attr(not(feature = "local"), allow(unused_variables))]
+    fn l1_put(&self, full_key: &str, bytes: &[u8]) {
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            local
+                .l1
+                .insert(full_key.to_owned(), std::sync::Arc::from(bytes));
+        }
+    }
+
+    #[cfg_attr(not(feature = "local"), allow(unused_variables))]
+    fn l1_forget(&self, changed: Changed<'_>) {
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            match changed {
+                Changed::Keys(keys) => keys.iter().for_each(|k| local.l1.invalidate(k)),
+                Changed::All => local.l1.invalidate_all(),
+            }
+        }
+    }
+
+    /// A value from the local tier, decoded; a value that does not decode
+    /// is dropped from L1 and read from Redis instead.
+    pub(crate) fn read_l1<T: DeserializeOwned>(&self, full_key: &str) -> Option<T> {
+        let bytes = self.l1_get(full_key)?;
+        match self.inner.framing.decode(&self.inner.codec, &bytes) {
+            Ok(value) => {
+                Counters::add(&self.inner.counters.local_hits, 1);
+                Some(value)
+            }
+            Err(_) => {
+                self.l1_forget(Changed::Keys(&[full_key.to_owned()]));
+                None
+            }
+        }
+    }
+
+    /// Fail-open: a Redis error or timeout becomes `fallback`.
+    fn soften<T>(&self, result: Result<T>, fallback: impl FnOnce() -> T) -> Result<T> {
+        match result {
+            Err(CacheError::Redis(_) | CacheError::Timeout(_)) if self.inner.fail_open => {
+                Ok(fallback())
+            }
+            other => other,
+        }
+    }
+
+    pub(crate) fn is_fail_open(&self) -> bool {
+        self.inner.fail_open
+    }
+
+    /// How many `get_or_set` loads are in flight right now (keys with a
+    /// shared load that has not finished).
+    pub fn loads_in_flight(&self) -> usize {
+        self.inner.flights.len()
+    }
+
+    pub(crate) fn ttl_or_default(&self, ttl: Option<Duration>) -> Option<Duration> {
+        ttl.or(self.inner.default_ttl)
+    }
+
+    pub(crate) fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>> {
+        self.inner.framing.encode(&self.inner.codec, value)
+    }
+
+    pub(crate) fn encode_with<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        fresh_until: Option<u64>,
+    ) -> Result<Vec<u8>> {
+        self.inner
+            .framing
+            .encode_with(&self.inner.codec, value, fresh_until)
+    }
+
+    /// Turns one reply slot into a value, counting hit, miss or decode error.
+    pub(crate) async fn decode_found<T: DeserializeOwned>(
+        &self,
+        full_key: &str,
+        raw: Option<Vec<u8>>,
+    ) -> Option<T> {
+        self.decode_found_fresh(full_key, raw)
+            .await
+            .map(|(value, _)| value)
+    }
+
+    /// [`decode_found`](Self::decode_found) with the value's fresh-until
+    /// time (Unix ms), where it was stored with one.
+    pub(crate) async fn decode_found_fresh<T: DeserializeOwned>(
+        &self,
+        full_key: &str,
+        raw: Option<Vec<u8>>,
+    ) -> Option<(T, Option<u64>)> {
+        let counters = &self.inner.counters;
+        let Some(bytes) = raw else {
+            Counters::add(&counters.misses, 1);
+            return None;
+        };
+        Counters::add(&counters.bytes_read, bytes.len() as u64);
+        match self.inner.framing.decode_with(&self.inner.codec, &bytes) {
+            Ok(value) => {
+                Counters::add(&counters.hits, 1);
+                self.l1_put(full_key, &bytes);
+                Some(value)
+            }
+            Err(e) => {
+                Counters::add(&counters.decode_errors, 1);
+                tracing::warn!(target: "perfect21.redis_cache", key = full_key, error = %e, "stored value does not decode; read as a miss");
+                if self.inner.delete_corrupt {
+                    let _ = self.unlink(&[full_key.to_owned()]).await;
+                }
+                None
+            }
+        }
+    }
+
+    fn set_cmd(&self, full_key: &str, bytes: &[u8], ttl: Option<Duration>) -> Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(full_key).arg(bytes);
+        if let Some(ttl) = self.ttl_or_default(ttl) {
+            cmd.arg("PX").arg(ttl.as_millis().max(1) as u64);
+        }
+        cmd
+    }
+
+    // ---- reads ----------------------------------------------------------
+
+    /// Reads `key`. `Ok(None)` on a miss, and — counted separately — on a
+    /// value that does not decode and (fail-open) on a Redis error.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let full = self.full_key(key);
+        if let Some(value) = self.read_l1(&full) {
+            return Ok(Some(value));
+        }
+        let raw: Option<Vec<u8>> = match self.soften(
+            self.run(CommandFamily::Read, redis::cmd("GET").arg(&full))
+                .await
+                .map(Some),
+            || None,
+        )? {
+            Some(raw) => raw,
+            None => return Ok(None),
+        };
+        Ok(self.decode_found(&full, raw).await)
+    }
+
+    /// Reads many keys with one `MGET`; the result is in the order of
+    /// `keys`, `None` where [`get`](Self::get) would give `None`.
+    pub async fn get_many<T: DeserializeOwned, K: AsRef<str>>(
+        &self,
+        keys: &[K],
+    ) -> Result<Vec<Option<T>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let full: Vec<String> = keys.iter().map(|k| self.full_key(k.as_ref())).collect();
+        let mut out: Vec<Option<T>> = Vec::with_capacity(full.len());
+        let mut remote: Vec<usize> = Vec::new();
+        for (i, key) in full.iter().enumerate() {
+            let local = self.read_l1(key);
+            if local.is_none() {
+                remote.push(i);
+            }
+            out.push(local);
+        }
+        if remote.is_empty() {
+            return Ok(out);
+        }
+        let remote_keys: Vec<&String> = remote.iter().map(|&i| &full[i]).collect();
+        let replies: Option<Vec<Option<Vec<u8>>>> = self.soften(
+            self.run(CommandFamily::Read, redis::cmd("MGET").arg(&remote_keys))
+                .await
+                .map(Some),
+            || None,
+        )?;
+        let Some(replies) = replies else {
+            return Ok(out);
+        };
+        for (raw, &i) in replies.into_iter().zip(&remote) {
+            out[i] = self.decode_found(&full[i], raw).await;
+        }
+        Ok(out)
+    }
+
+    /// Whether `key` exists (`EXISTS`; fail-open: `false`).
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        let r = self
+            .run(
+                CommandFamily::Other,
+                redis::cmd("EXISTS").arg(self.full_key(key)),
+            )
+            .await;
+        self.soften(r.map(|n: u64| n > 0), || false)
+    }
+
+    /// The remaining time to live of `key` (`PTTL`); `None` when the key
+    /// does not exist or never expires (fail-open: `None`).
+    pub async fn ttl(&self, key: &str) -> Result<Option<Duration>> {
+        let r = self
+            .run(
+                CommandFamily::Other,
+                redis::cmd("PTTL").arg(self.full_key(key)),
+            )
+            .await;
+        self.soften(
+            r.map(|ms: i64| u64::try_from(ms).ok().map(Duration::from_millis)),
+            || None,
+        )
+    }
+
+    // ---- writes ---------------------------------------------------------
+
+    /// Stores `value` under `key` for `ttl` (`None`: the default TTL).
+    /// Encoding errors and oversize values are always returned.
+    pub async fn set<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let bytes = self.encode(value)?;
+        self.set_encoded(key, &bytes, ttl).await
+    }
+
+    pub(crate) async fn set_encoded(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let full = [self.full_key(key)];
+        let cmd = self.set_cmd(&full[0], bytes, ttl);
+        let r = self
+            .write::<()>(CommandFamily::Write, cmd, Changed::Keys(&full))
+            .await;
+        if r.is_ok() {
+            self.l1_put(&full[0], bytes);
+            Counters::add(&self.inner.counters.sets, 1);
+            Counters::add(&self.inner.counters.bytes_written, bytes.len() as u64);
+        }
+        self.soften(r, || ())
+    }
+
+    /// Stores `value` only if `key` does not exist (`SET … NX`); whether it
+    /// was stored.
+    pub async fn set_nx<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        self.set_conditional(key, value, ttl, "NX").await
+    }
+
+    /// Stores `value` only if `key` exists (`SET … XX`); whether it was
+    /// stored.
+    pub async fn set_xx<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        self.set_conditional(key, value, ttl, "XX").await
+    }
+
+    async fn set_conditional<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+        condition: &str,
+    ) -> Result<bool> {
+        let bytes = self.encode(value)?;
+        let full = [self.full_key(key)];
+        let mut cmd = self.set_cmd(&full[0], &bytes, ttl);
+        cmd.arg(condition);
+        let r: Result<Option<String>> = self
+            .write(CommandFamily::Write, cmd, Changed::Keys(&full))
+            .await;
+        let stored = r.map(|reply| reply.is_some());
+        if let Ok(true) = stored {
+            self.l1_put(&full[0], &bytes);
+            Counters::add(&self.inner.counters.sets, 1);
+            Counters::add(&self.inner.counters.bytes_written, bytes.len() as u64);
+        }
+        self.soften(stored, || false)
+    }
+
+    /// Stores every pair in one pipeline of `SET … PX` (one round trip).
+    /// Every value is encoded first: one that fails or is too large fails
+    /// the call before anything is sent.
+    pub async fn set_many<K: AsRef<str>, T: Serialize>(
+        &self,
+        items: &[(K, T)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        let mut bytes_total = 0u64;
+        let mut encoded = Vec::with_capacity(items.len());
+        for (key, value) in items {
+            let bytes = self.encode(value)?;
+            bytes_total += bytes.len() as u64;
+            let full = self.full_key(key.as_ref());
+            pipe.add_command(self.set_cmd(&full, &bytes, ttl)).ignore();
+            encoded.push((full, bytes));
+        }
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            let keys: Vec<String> = encoded.iter().map(|(k, _)| k.clone()).collect();
+            pipe.add_command(local.publish(Changed::Keys(&keys)))
+                .ignore();
+        }
+        let r = self.run_pipeline::<()>(CommandFamily::Write, &pipe).await;
+        if r.is_ok() {
+            for (full, bytes) in &encoded {
+                self.l1_put(full, bytes);
+            }
+            Counters::add(&self.inner.counters.sets, items.len() as u64);
+            Counters::add(&self.inner.counters.bytes_written, bytes_total);
+        }
+        self.soften(r, || ())
+    }
+
+    /// Sets a new time to live on `key` (`PEXPIRE`); whether the key exists.
+    pub async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
+        let cmd = redis::cmd("PEXPIRE")
+            .arg(self.full_key(key))
+            .arg(ttl.as_millis().max(1) as u64)
+            .to_owned();
+        let r = self.run(CommandFamily::Other, &cmd).await;
+        self.soften(r.map(|n: u64| n > 0), || false)
+    }
+
+    /// Removes `key` (`UNLINK`); whether it existed.
+    pub async fn delete(&self, key: &str) -> Result<bool> {
+        self.delete_many(&[key]).await.map(|n| n > 0)
+    }
+
+    /// Removes keys with one `UNLINK`; how many existed.
+    pub async fn delete_many<K: AsRef<str>>(&self, keys: &[K]) -> Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let full: Vec<String> = keys.iter().map(|k| self.full_key(k.as_ref())).collect();
+        let r = self.unlink(&full).await;
+        self.soften(r, || 0)
+    }
+
+    async fn unlink(&self, full_keys: &[String]) -> Result<u64> {
+        self.l1_forget(Changed::Keys(full_keys));
+        let cmd = redis::cmd("UNLINK").arg(full_keys).to_owned();
+        let removed: u64 = self
+            .write(CommandFamily::Delete, cmd, Changed::Keys(full_keys))
+            .await?;
+        Counters::add(&self.inner.counters.deletes, removed);
+        Ok(removed)
+    }
+
+    // ---- clearing -------------------------------------------------------
+
+    /// Removes every key of this cache's namespace with `SCAN MATCH … COUNT`
+    /// and batched `UNLINK` — never `KEYS`, so Redis keeps serving other
+    /// clients. Returns how many keys were removed (fail-open: removed so
+    /// far). Keys written during the scan may survive.
+    pub async fn clear_namespace(&self) -> Result<u64> {
+        self.clear_glob(&format!("{}:*", escape_glob(&self.inner.namespace)))
+            .await
+    }
+
+    /// Removes every key of the namespace that starts with `prefix`. Glob
+    /// characters in `prefix` are escaped: `clear_prefix("a*")` removes
+    /// `a*1` but not `ab`.
+    pub async fn clear_prefix(&self, prefix: &str) -> Result<u64> {
+        self.clear_glob(&format!(
+            "{}:{}*",
+            escape_glob(&self.inner.namespace),
+            escape_glob(prefix)
+        ))
+        .await
+    }
+
+    /// Removes the keys of the namespace matching the Redis glob `pattern`
+    /// (applied to the part after `namespace:`). The pattern is used as
+    /// given: escape user-supplied parts with [`escape_glob`].
+    pub async fn clear_pattern(&self, pattern: &str) -> Result<u64> {
+        self.clear_glob(&format!("{}:{pattern}", escape_glob(&self.inner.namespace)))
+            .await
+    }
+
+    /// After a clear: empties this L1 and tells the other instances to.
+    async fn forget_all(&self) {
+        self.l1_forget(Changed::All);
+        #[cfg(feature = "local")]
+        if let Some(local) = &self.inner.local {
+            let _: Result<()> = self
+                .run(CommandFamily::Other, &local.publish(Changed::All))
+                .await;
+        }
+    }
+
+    async fn clear_glob(&self, glob: &str) -> Result<u64> {
+        let mut cursor: u64 = 0;
+        let mut removed = 0u64;
+        loop {
+            let cmd = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(glob)
+                .arg("COUNT")
+                .arg(self.inner.scan_count)
+                .to_owned();
+            let step: Result<(u64, Vec<Vec<u8>>)> = self.run(CommandFamily::Scan, &cmd).await;
+            let (next, keys) = match step {
+                Ok(step) => step,
+                Err(e) => return self.soften(Err(e), || removed),
+            };
+            for chunk in keys.chunks(self.inner.scan_count) {
+                let unlinked: Result<u64> = self
+                    .run(CommandFamily::Delete, redis::cmd("UNLINK").arg(chunk))
+                    .await;
+                match unlinked {
+                    Ok(n) => {
+                        Counters::add(&self.inner.counters.deletes, n);
+                        removed += n;
+                    }
+                    Err(e) => return self.soften(Err(e), || removed),
+                }
+            }
+            if next == 0 {
+                self.forget_all().await;
+                return Ok(removed);
+            }
+            cursor = next;
+        }
+    }
+
+    // ---- server ---------------------------------------------------------
+
+    /// `PING` under the command timeout; the round trip. Always strict:
+    /// errors are returned whatever the fail-open setting.
+    pub async fn health_check(&self) -> Result<Duration> {
+        let started = Instant::now();
+        let _: String = self.run(CommandFamily::Other, &redis::cmd("PING")).await?;
+        Ok(started.elapsed())
+    }
+
+    /// `INFO stats memory clients keyspace`, parsed (always strict).
+    pub async fn server_stats(&self) -> Result<crate::server::ServerStats> {
+        let cmd = redis::cmd("INFO")
+            .arg("stats")
+            .arg("memory")
+            .arg("clients")
+            .arg("keyspace")
+            .to_owned();
+        let text: String = self.run(CommandFamily::Other, &cmd).await?;
+        Ok(crate::server::ServerStats::parse(&text))
+    }
+}

@@ -1,0 +1,284 @@
+//! Value codecs and the one-byte header that frames every stored value.
+//!
+//! Only data formats: nothing here can deserialise into executable
+//! behaviour (there is no pickle-like codec, and a [`Codec`] only ever sees
+//! `serde` data).
+//!
+//! Every value is stored as `header ‖ payload`. The header byte is
+//! `0b1000_0000` when the payload is LZ4-compressed, ORed with
+//! `0b0100_0000` when a fresh-until time follows (stale-while-revalidate:
+//! a `u64` of Unix milliseconds, little endian), ORed with the codec's
+//! [`Codec::ID`] (1–15) in the low four bits; bits 4–5 are zero. A
+//! compressed payload starts with its uncompressed length (`u32`, little
+//! endian). So values written with and without compression read back
+//! alike, and a value written by another codec, or not by this crate at
+//! all, is recognised as a decode error rather than misread.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{CacheError, Result};
+
+/// A serialisation format for cached values.
+///
+/// Implement it to plug in another data format; keep [`ID`](Codec::ID)
+/// unique among the codecs that write to the same keys.
+pub trait Codec: Send + Sync + 'static {
+    /// The codec's id in the header byte, 1–15.
+    const ID: u8;
+    /// Serialises `value`.
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String>;
+    /// Deserialises a value written by [`encode`](Codec::encode).
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String>;
+}
+
+/// JSON through `serde_json` — the default: readable with `redis-cli`,
+/// tolerant of added fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json;
+
+impl Codec for Json {
+    const ID: u8 = 1;
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(value).map_err(|e| e.to_string())
+    }
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String> {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// MessagePack through `rmp-serde`, structs as maps (field names kept, so
+/// adding a field stays compatible).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MsgPack;
+
+impl Codec for MsgPack {
+    const ID: u8 = 2;
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String> {
+        rmp_serde::to_vec_named(value).map_err(|e| e.to_string())
+    }
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String> {
+        rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// Compact binary: MessagePack with structs as arrays (no field names).
+/// Smallest of the three; both sides must agree on the field order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MsgPackCompact;
+
+impl Codec for MsgPackCompact {
+    const ID: u8 = 3;
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String> {
+        rmp_serde::to_vec(value).map_err(|e| e.to_string())
+    }
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String> {
+        rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
+    }
+}
+
+const COMPRESSED: u8 = 0b1000_0000;
+const FRESH_UNTIL: u8 = 0b0100_0000;
+const RESERVED: u8 = 0b0011_0000;
+
+/// How values are framed: codec, compression threshold, size cap.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Framing {
+    /// Compress payloads of at least this many bytes (`None`: never).
+    pub(crate) compress_above: Option<usize>,
+    /// Largest stored value, header included.
+    pub(crate) max_value_size: usize,
+}
+
+impl Framing {
+    pub(crate) fn encode<C: Codec, T: Serialize + ?Sized>(
+        &self,
+        codec: &C,
+        value: &T,
+    ) -> Result<Vec<u8>> {
+        self.encode_with(codec, value, None)
+    }
+
+    /// Encodes `value`, with a fresh-until time (Unix ms) when given.
+    pub(crate) fn encode_with<C: Codec, T: Serialize + ?Sized>(
+        &self,
+        codec: &C,
+        value: &T,
+        fresh_until: Option<u64>,
+    ) -> Result<Vec<u8>> {
+        let payload = codec.encode(value).map_err(CacheError::Encode)?;
+        let mut out = Vec::with_capacity(13 + payload.len());
+        out.push(C::ID);
+        if let Some(until) = fresh_until {
+            out[0] |= FRESH_UNTIL;
+            out.extend_from_slice(&until.to_le_bytes());
+        }
+        match self.compress_above {
+            Some(threshold) if payload.len() >= threshold => {
+                let len = u32::try_from(payload.len()).map_err(|_| CacheError::ValueTooLarge {
+                    size: payload.len(),
+                    max: self.max_value_size,
+                })?;
+                out[0] |= COMPRESSED;
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(&lz4_flex::block::compress(&payload));
+            }
+            _ => out.extend_from_slice(&payload),
+        }
+        if out.len() > self.max_value_size {
+            return Err(CacheError::ValueTooLarge {
+                size: out.len(),
+                max: self.max_value_size,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn decode<C: Codec, T: DeserializeOwned>(
+        &self,
+        codec: &C,
+        bytes: &[u8],
+    ) -> Result<T> {
+        self.decode_with(codec, bytes).map(|(value, _)| value)
+    }
+
+    /// Decodes a value and its fresh-until time (Unix ms), if it has one.
+    pub(crate) fn decode_with<C: Codec, T: DeserializeOwned>(
+        &self,
+        codec: &C,
+        bytes: &[u8],
+    ) -> Result<(T, Option<u64>)> {
+        let decode_error = |m: &str| CacheError::Decode(m.to_owned());
+        let (&header, mut rest) = bytes
+            .split_first()
+            .ok_or_else(|| decode_error("empty value"))?;
+        if header & RESERVED != 0 || header & 0x0f != C::ID {
+            return Err(CacheError::Decode(format!(
+                "header byte {header:#04x} is not codec {} of this crate",
+                C::ID
+            )));
+        }
+        let mut fresh_until = None;
+        if header & FRESH_UNTIL != 0 {
+            let (until, after) = rest
+                .split_first_chunk::<8>()
+                .ok_or_else(|| decode_error("value shorter than its fresh-until time"))?;
+            fresh_until = Some(u64::from_le_bytes(*until));
+            rest = after;
+        }
+        if header & COMPRESSED == 0 {
+            let value = codec.decode(rest).map_err(CacheError::Decode)?;
+            return Ok((value, fresh_until));
+        }
+        let (len, compressed) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| decode_error("compressed value shorter than its length prefix"))?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if len > self.max_value_size.saturating_mul(256) {
+            return Err(decode_error("uncompressed length is implausibly large"));
+        }
+        let payload = lz4_flex::block::decompress(compressed, len)
+            .map_err(|e| CacheError::Decode(e.to_string()))?;
+        let value = codec.decode(&payload).map_err(CacheError::Decode)?;
+        Ok((value, fresh_until))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framing(compress_above: Option<usize>) -> Framing {
+        Framing {
+            compress_above,
+            max_value_size: 1 << 20,
+        }
+    }
+
+    #[test]
+    fn round_trips_with_and_without_compression() {
+        let value: Vec<u32> = (0..1000).collect();
+        let plain = framing(None).encode(&Json, &value).unwrap();
+        let packed = framing(Some(64)).encode(&Json, &value).unwrap();
+        assert_eq!(plain[0], 1);
+        assert_eq!(packed[0], 0x81);
+        assert!(packed.len() < plain.len());
+        // Either reader reads both.
+        for reader in [framing(None), framing(Some(64))] {
+            assert_eq!(reader.decode::<_, Vec<u32>>(&Json, &plain).unwrap(), value);
+            assert_eq!(reader.decode::<_, Vec<u32>>(&Json, &packed).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn other_codec_and_garbage_are_decode_errors() {
+        let f = framing(None);
+        let msgpack = f.encode(&MsgPack, &"hi").unwrap();
+        assert!(matches!(
+            f.decode::<_, String>(&Json, &msgpack),
+            Err(CacheError::Decode(_))
+        ));
+        for garbage in [
+            &b""[..],
+            b"\x81",
+            b"\x81\xff\xff\xff\x7f",
+            b"\x01{",
+            b"\x71{}",
+            b"hello",
+        ] {
+            assert!(matches!(
+                f.decode::<_, String>(&Json, garbage),
+                Err(CacheError::Decode(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn fresh_until_round_trips_with_compression() {
+        let value: Vec<u32> = (0..1000).collect();
+        for f in [framing(None), framing(Some(64))] {
+            let bytes = f.encode_with(&Json, &value, Some(1234)).unwrap();
+            assert_eq!(bytes[0] & FRESH_UNTIL, FRESH_UNTIL);
+            let (back, until) = f.decode_with::<_, Vec<u32>>(&Json, &bytes).unwrap();
+            assert_eq!((back, until), (value.clone(), Some(1234)));
+            let plain = f.encode(&Json, &value).unwrap();
+            assert_eq!(f.decode_with::<_, Vec<u32>>(&Json, &plain).unwrap().1, None);
+        }
+        assert!(
+            framing(None)
+                .decode::<_, u32>(&Json, b"\x41\x01\x02")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn oversize_is_refused() {
+        let f = Framing {
+            compress_above: None,
+            max_value_size: 10,
+        };
+        let err = f
+            .encode(&Json, &"a string longer than ten bytes")
+            .unwrap_err();
+        assert!(matches!(err, CacheError::ValueTooLarge { max: 10, .. }));
+    }
+
+    #[test]
+    fn compact_is_smaller_than_named() {
+        #[derive(Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct User {
+            id: u64,
+            name: String,
+        }
+        let u = User {
+            id: 7,
+            name: "ann".into(),
+        };
+        let f = framing(None);
+        let named = f.encode(&MsgPack, &u).unwrap();
+        let compact = f.encode(&MsgPackCompact, &u).unwrap();
+        assert!(compact.len() < named.len());
+        assert_eq!(f.decode::<_, User>(&MsgPackCompact, &compact).unwrap(), u);
+        assert_eq!(f.decode::<_, User>(&MsgPack, &named).unwrap(), u);
+    }
+}

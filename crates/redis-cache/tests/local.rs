@@ -1,0 +1,125 @@
+//! The local tier: L1 hits counted apart, writes update L1 at once, and
+//! another instance's write or delete evicts the stale L1 entry.
+#![cfg(feature = "local")]
+
+mod support;
+
+use std::time::Duration;
+
+use perfect21_redis_cache::{CacheError, RedisCache};
+
+async fn local_cache(namespace: &str) -> RedisCache {
+    RedisCache::builder()
+        .url(perfect21_testkit::env::redis_url())
+        .namespace(namespace)
+        .local_tier(1 << 20, Duration::from_secs(600))
+        .fail_open(false)
+        .build()
+        .await
+        .expect("build cache with a local tier")
+}
+
+/// Reads `key` through `cache` until it returns `want` (bounded: 5 s).
+async fn until_reads(cache: &RedisCache, key: &str, want: Option<u32>) {
+    for _ in 0..5000 {
+        if cache.get::<u32>(key).await.unwrap() == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("{key} never read as {want:?}");
+}
+
+#[tokio::test]
+async fn local_hits_are_counted_apart_from_redis_hits() {
+    let cache = local_cache(&support::unique_namespace("l1")).await;
+    cache.set("k", &1u32, None).await.unwrap();
+    assert_eq!(cache.get::<u32>("k").await.unwrap(), Some(1));
+    let s = cache.stats();
+    assert_eq!((s.local_hits, s.hits, s.misses), (1, 0, 0));
+    assert_eq!(
+        s.latency_of(perfect21_redis_cache::CommandFamily::Read)
+            .unwrap()
+            .count,
+        0
+    );
+
+    cache
+        .set_many(&[("a", 1u32), ("b", 2)], None)
+        .await
+        .unwrap();
+    let got: Vec<Option<u32>> = cache.get_many(&["a", "x", "b"]).await.unwrap();
+    assert_eq!(got, vec![Some(1), None, Some(2)]);
+    let s = cache.stats();
+    assert_eq!((s.local_hits, s.hits, s.misses), (3, 0, 1));
+    assert!((s.hit_ratio() - 0.75).abs() < 1e-12);
+
+    let v: u32 = cache
+        .get_or_set("a", None, || async {
+            Err::<u32, _>(std::io::Error::other("must not run"))
+        })
+        .await
+        .unwrap();
+    assert_eq!((v, cache.stats().local_hits), (1, 4));
+
+    assert!(cache.delete("k").await.unwrap());
+    assert_eq!(
+        cache.get::<u32>("k").await.unwrap(),
+        None,
+        "delete evicts L1 at once"
+    );
+    cache.clear_namespace().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_instance_s_writes_evict_stale_entries() {
+    let namespace = support::unique_namespace("l1x");
+    let a = local_cache(&namespace).await;
+    let b = local_cache(&namespace).await;
+    b.set("k", &1u32, None).await.unwrap();
+    assert_eq!(a.get::<u32>("k").await.unwrap(), Some(1)); // Redis hit, now in a's L1
+    assert_eq!(a.get::<u32>("k").await.unwrap(), Some(1)); // L1 hit
+    assert_eq!(a.stats().local_hits, 1);
+
+    b.set("k", &2u32, None).await.unwrap();
+    until_reads(&a, "k", Some(2)).await;
+    b.set_many(&[("k", 3u32)], None).await.unwrap();
+    until_reads(&a, "k", Some(3)).await;
+    assert!(b.set_xx("k", &4u32, None).await.unwrap());
+    until_reads(&a, "k", Some(4)).await;
+    b.delete("k").await.unwrap();
+    until_reads(&a, "k", None).await;
+
+    b.set("j", &1u32, None).await.unwrap();
+    until_reads(&a, "j", Some(1)).await;
+    b.clear_namespace().await.unwrap();
+    until_reads(&a, "j", None).await;
+}
+
+#[tokio::test]
+async fn local_tier_needs_a_url_and_valid_bounds() {
+    let url = perfect21_testkit::env::redis_url();
+    let connection = redis::aio::ConnectionManager::new(redis::Client::open(url.as_str()).unwrap())
+        .await
+        .unwrap();
+    let cases = [
+        RedisCache::builder()
+            .connection(connection)
+            .namespace("n")
+            .local_tier(1024, Duration::from_secs(1)),
+        RedisCache::builder()
+            .url(&url)
+            .namespace("n")
+            .local_tier(0, Duration::from_secs(1)),
+        RedisCache::builder()
+            .url(&url)
+            .namespace("n")
+            .local_tier(1024, Duration::ZERO),
+    ];
+    for builder in cases {
+        match builder.build().await {
+            Err(CacheError::Config { field, .. }) => assert_eq!(field, "local_tier"),
+            other => panic!("expected a local_tier config error, got {other:?}"),
+        }
+    }
+}
