@@ -104,3 +104,33 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every criterion file in `benches/benches/` needs its own `[[bench]]`
+    /// entry with `harness = false`: without it cargo discovers the file on
+    /// its own with libtest's harness, which runs zero benchmarks — in
+    /// `cargo xtask bench` and in `cargo xtask test` — and says "ok".
+    #[test]
+    fn every_bench_file_is_declared_without_the_libtest_harness() {
+        let benches = crate::cargo::root().join("benches");
+        let manifest = std::fs::read_to_string(benches.join("Cargo.toml")).unwrap();
+        let manifest = manifest.replace("\r\n", "\n");
+        let mut missing = Vec::new();
+        for entry in std::fs::read_dir(benches.join("benches")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+                continue;
+            }
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let declared = format!("[[bench]]\nname = \"{stem}\"\nharness = false\n");
+            if !manifest.contains(&declared) {
+                missing.push(stem);
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "benches/Cargo.toml lacks `[[bench]] name = … harness = false` for: {missing:?}"
+        );
+    }
+}
