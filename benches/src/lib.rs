@@ -11,6 +11,7 @@
 
 pub mod balancer_sim;
 pub mod batch;
+pub mod cpu;
 pub mod lru;
 pub mod pg_stats;
 pub mod redis_cache;

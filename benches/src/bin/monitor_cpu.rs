@@ -1,7 +1,7 @@
 //! What criterion does not measure for perfect21-monitor, written to
 //! `target/perfect21-results/monitor.json` for `cargo xtask bench`: the
-//! process CPU time (from `/proc/self/schedstat`, in nanoseconds: the
-//! loop runs on a current-thread runtime, so on the main thread) over 60 s, once idle and once with the
+//! process CPU time (`perfect21_benches::cpu::process_cpu`; the loop runs on
+//! a current-thread runtime, and the thread count is checked to stay 1) over 60 s, once idle and once with the
 //! monitor loop running at a 1 s interval with everything sampled and the
 //! default alert rules, as a share of one core.
 //!
@@ -10,23 +10,11 @@
 
 use std::time::{Duration, Instant};
 
+use perfect21_benches::cpu::process_cpu;
 use perfect21_benches::results::{self, Record};
 use perfect21_monitor::{Monitor, SampleKinds};
 
 const BENCH: &str = "monitor";
-
-/// CPU time of the main thread in nanoseconds (`/proc/self/schedstat`).
-/// The monitor runs on a current-thread runtime, so the main thread does
-/// all of its work; the thread count is checked to stay 1.
-fn process_cpu() -> Duration {
-    let text = std::fs::read_to_string("/proc/self/schedstat").expect("/proc/self/schedstat");
-    let nanos = text
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse::<u64>().ok())
-        .expect("schedstat run time");
-    Duration::from_nanos(nanos)
-}
 
 fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task")

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
+use perfect21_benches::cpu::process_cpu;
 use perfect21_benches::results::{self, Record};
 use perfect21_thread_pool::ThreadPool;
 
@@ -30,22 +31,6 @@ const IDLE_PERIOD: Duration = Duration::from_millis(10);
 const IDLE_SPAN: Duration = Duration::from_secs(5);
 const KEEP_ALIVE: Duration = Duration::from_secs(1);
 const BURST: usize = 64;
-
-/// CPU time of every live thread of this process.
-fn process_cpu() -> Duration {
-    let mut nanos = 0u64;
-    for entry in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
-        let path = entry.expect("task entry").path().join("schedstat");
-        if let Ok(text) = std::fs::read_to_string(path) {
-            nanos += text
-                .split_whitespace()
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    Duration::from_nanos(nanos)
-}
 
 /// Threads of this process whose name starts with `prefix`.
 fn threads_named(prefix: &str) -> usize {
