@@ -1,4 +1,5 @@
 //! Shared parts of the Perfect21 example programs.
 
 pub mod loadgen;
+pub mod showcase;
 pub mod smoke;
