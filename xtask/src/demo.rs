@@ -1,35 +1,287 @@
-//! `cargo xtask demo`: the main job.
+//! `cargo xtask demo [--duration S] [--connections N] [--compare]`: the main job.
 //!
-//! Until the showcase service exists (issue 11), the demo starts the
-//! services and runs the smoke program of `examples/`, which prints what it
-//! checked against each real server.
+//! Starts Redis and Postgres through the testkit, builds the examples in
+//! release, starts two upstream replicas and the showcase (each in its own
+//! process group, stopped on every exit path), then drives the showcase
+//! with `loadgen`:
+//!
+//! 1. warm-up — the mix for 3 s, not measured (plus the showcase's own
+//!    warmer, `--warm`, which preloads the hottest users);
+//! 2. the ceiling — `/health`, a handler that does nothing, closed loop;
+//! 3. the profile endpoint alone, closed loop;
+//! 4. the original's rate — the mix at 1000 req/s, open loop (CPU is read here);
+//! 5. the mix (`user=80,tasks=15,report=5`) for `--duration` seconds, closed loop.
+//!
+//! It samples the showcase's CPU time and peak RSS from `/proc`, reads its
+//! `/stats` before and after the mix (hit rates are over the mix only), and
+//! prints the report; `target/demo/report.json` and
+//! `target/demo/latency.svg` hold the same. `--compare` runs everything
+//! again with `--no-cache` and puts both side by side.
 
-use std::process::ExitCode;
+mod child;
+mod http;
+mod render;
+mod svg;
 
-use anyhow::Result;
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
 
 use crate::services::Services;
-use crate::{cargo, run};
+use crate::{cargo, run, signals};
+use child::Running;
+
+/// What one mode (caches on, or off) measured.
+#[derive(Debug, Clone)]
+pub(crate) struct ModeRun {
+    pub(crate) mode: &'static str,
+    pub(crate) profile: Value,
+    pub(crate) rated: Value,
+    pub(crate) mix: Value,
+    pub(crate) cpu_rated_percent: f64,
+    pub(crate) cpu_mix_percent: f64,
+    pub(crate) peak_rss: u64,
+    pub(crate) before: Value,
+    pub(crate) after: Value,
+    pub(crate) metrics_sections: Vec<String>,
+}
+
+struct Options {
+    duration: f64,
+    connections: u32,
+    compare: bool,
+    users: u64,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut options = Options {
+        duration: 30.0,
+        connections: 32,
+        compare: false,
+        users: 100_000,
+    };
+    let mut iter = args.iter();
+    while let Some(flag) = iter.next() {
+        if flag == "--compare" {
+            options.compare = true;
+            continue;
+        }
+        let value = iter.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--duration" => options.duration = value.parse().context("--duration takes seconds")?,
+            "--connections" => options.connections = value.parse().context("--connections takes a number")?,
+            "--users" => options.users = value.parse().context("--users takes a number")?,
+            other => bail!("unknown flag `{other}` (demo takes --duration S, --connections N, --users N, --compare)"),
+        }
+    }
+    if !(options.duration >= 3.0 && options.duration <= 3600.0) {
+        bail!("--duration must be 3..=3600 seconds");
+    }
+    if options.connections == 0 || options.connections > 1024 {
+        bail!("--connections must be 1..=1024");
+    }
+    Ok(options)
+}
 
 /// `cargo xtask demo`
 pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
-    crate::parse_flags(args, &[])?;
+    let options = parse(args)?;
+    let root = cargo::root();
+    let target = cargo::metadata()?.target_directory;
+    let out = target.join("demo");
+    std::fs::create_dir_all(&out)?;
+
+    let build_started = Instant::now();
+    eprintln!("xtask: building the examples in release");
+    let mut build = cargo::cargo();
+    build.args(["build", "--release", "--quiet", "-p", "perfect21-examples"]);
+    run::run_ok(&mut build)?;
+    let build_seconds = build_started.elapsed().as_secs_f64();
+    let bin = target.join("release");
+
+    let started = Instant::now();
     let services = Services::start()?;
-    let mut smoke = cargo::cargo();
-    smoke.args([
-        "run",
-        "--quiet",
-        "-p",
-        "perfect21-examples",
-        "--bin",
-        "smoke",
-    ]);
-    services.export(&mut smoke);
-    let status = run::run(&mut smoke)?;
+    let upstreams = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let mut command = Command::new(bin.join("upstream"));
+            command.args(["--name", name]);
+            Running::start(
+                &format!("upstream {name}"),
+                &mut command,
+                &out.join(format!("upstream-{name}.log")),
+                Duration::from_secs(10),
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let upstream_urls: Vec<String> = upstreams.iter().map(|u| format!("http://{}", u.addr)).collect();
+
+    let mut ceiling = None;
+    let mut runs = Vec::new();
+    let modes: &[&'static str] = if options.compare { &["cache", "no-cache"] } else { &["cache"] };
+    for &mode in modes {
+        let result = run_mode(mode, &options, &services, &upstream_urls, &bin, &out, &mut ceiling)?;
+        runs.push(result);
+    }
+    drop(upstreams);
     drop(services);
-    Ok(if status.success() {
-        ExitCode::SUCCESS
+    let wall_seconds = started.elapsed().as_secs_f64();
+
+    let ceiling = ceiling.context("the ceiling was not measured")?;
+    let report = render::Report {
+        ceiling,
+        runs,
+        connections: options.connections,
+        duration: options.duration,
+        build_seconds,
+        wall_seconds,
+        machine: crate::machine::describe(),
+    };
+    let text = report.text();
+    println!("{text}");
+    std::fs::write(out.join("report.txt"), &text)?;
+    std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report.json())?)?;
+    std::fs::write(out.join("latency.svg"), svg::latency_svg(&report))?;
+    eprintln!(
+        "xtask: wrote {}, report.json and latency.svg (demo {:.0} s after the build)",
+        out.join("report.txt").strip_prefix(&root).unwrap_or(&out).display(),
+        wall_seconds
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn loadgen(bin: &Path, out: &Path, name: &str, url: &str, args: &[String]) -> Result<Value> {
+    if signals::interrupted() {
+        bail!("interrupted by a signal");
+    }
+    let json = out.join(format!("loadgen-{name}.json"));
+    let text = out.join(format!("loadgen-{name}.txt"));
+    let mut command = Command::new(bin.join("loadgen"));
+    command
+        .args(["--url", url, "--json"])
+        .arg(&json)
+        .args(args)
+        .stdout(std::fs::File::create(&text)?);
+    eprintln!("xtask: loadgen {name}: {}", args.join(" "));
+    run::run_ok(&mut command)?;
+    let text = std::fs::read_to_string(&json).with_context(|| format!("reading {}", json.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+fn run_mode(
+    mode: &'static str,
+    options: &Options,
+    services: &Services,
+    upstreams: &[String],
+    bin: &Path,
+    out: &Path,
+    ceiling: &mut Option<Value>,
+) -> Result<ModeRun> {
+    let cache = mode == "cache";
+    let mut command = Command::new(bin.join("showcase"));
+    services.export(&mut command);
+    command
+        .env("RUST_LOG", "warn")
+        .args(["--port", "0", "--users", &options.users.to_string()])
+        .args(["--upstreams", &upstreams.join(",")]);
+    if cache {
+        command.args(["--warm", "20000"]);
     } else {
-        ExitCode::FAILURE
+        command.arg("--no-cache");
+    }
+    let showcase = Running::start(
+        &format!("showcase ({mode})"),
+        &mut command,
+        &out.join(format!("showcase-{mode}.log")),
+        Duration::from_secs(120),
+    )?;
+    let url = format!("http://{}", showcase.addr);
+    wait_ready(&showcase.addr)?;
+    let users = options.users.to_string();
+    let connections = options.connections.to_string();
+    let short = format!("{:.1}", (options.duration / 4.0).max(3.0));
+    let base = |duration: &str, mix: &str| -> Vec<String> {
+        [
+            "--duration", duration, "--connections", &connections, "--mix", mix, "--users", &users, "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mix = "user=80,tasks=15,report=5";
+    loadgen(bin, out, &format!("warmup-{mode}"), &url, &base("3", mix))?;
+    if ceiling.is_none() {
+        *ceiling = Some(loadgen(bin, out, "ceiling", &url, &base(&short, "health=1"))?);
+    }
+    let profile = loadgen(bin, out, &format!("profile-{mode}"), &url, &base(&short, "user=1"))?;
+
+    let rated_seconds = (options.duration / 5.0).max(3.0);
+    let mut rated_args = base(&format!("{rated_seconds:.1}"), mix);
+    rated_args.extend(["--rate".to_string(), "1000".to_string()]);
+    let (rated, cpu_rated_percent) = with_cpu(showcase.pid(), || {
+        loadgen(bin, out, &format!("rated-{mode}"), &url, &rated_args)
+    })?;
+
+    let before = http::get_json(&showcase.addr, "/stats")?;
+    let (mix_summary, cpu_mix_percent) = with_cpu(showcase.pid(), || {
+        loadgen(bin, out, &format!("mix-{mode}"), &url, &base(&format!("{:.1}", options.duration), mix))
+    })?;
+    let after = http::get_json(&showcase.addr, "/stats")?;
+    let (_, metrics) = http::get(&showcase.addr, "/metrics")?;
+    let metrics_sections = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# perfect21_"))
+        .map(str::to_string)
+        .collect();
+    let peak_rss = child::peak_rss(showcase.pid()).unwrap_or(0);
+    drop(showcase);
+    Ok(ModeRun {
+        mode,
+        profile,
+        rated,
+        mix: mix_summary,
+        cpu_rated_percent,
+        cpu_mix_percent,
+        peak_rss,
+        before,
+        after,
+        metrics_sections,
     })
+}
+
+/// Runs `f` and returns its value with the average CPU % (100 = one core)
+/// `pid` used meanwhile.
+fn with_cpu<T>(pid: u32, f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
+    let (cpu0, _) = child::proc_sample(pid).context("reading /proc of the showcase")?;
+    let t0 = Instant::now();
+    let value = f()?;
+    let (cpu1, _) = child::proc_sample(pid).context("reading /proc of the showcase")?;
+    Ok((value, (cpu1 - cpu0) / t0.elapsed().as_secs_f64() * 100.0))
+}
+
+fn wait_ready(addr: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((200, _)) = http::get(addr, "/health") {
+            return Ok(());
+        }
+        if signals::interrupted() {
+            bail!("interrupted by a signal");
+        }
+        if Instant::now() > deadline {
+            bail!("the showcase at {addr} did not answer /health");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A JSON number at `path` (`a.b.c`), 0 when absent.
+pub(crate) fn num(value: &Value, path: &str) -> f64 {
+    path.split('.')
+        .try_fold(value, |v, key| v.get(key))
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
 }

@@ -25,7 +25,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  demo                          start the services and run the showcase (until it exists: the smoke check of every service)
+  demo [--duration S] [--compare]  start the services, run the showcase under load, print the report (target/demo/)
   test [--keep-going]           fmt, clippy, tests against real servers, benches once, Miri, loom
   services                      start Redis, a Redis Cluster and Postgres; print their URLs; stop on Ctrl-C
   bench [--quick] [NAME]        run the benches (all, or benches/benches/NAME.rs), rewrite docs/benchmarks.md

@@ -1,6 +1,6 @@
 //! Checks every service `cargo xtask` provides and prints what it saw.
 //!
-//! `cargo xtask demo` runs this until the showcase service exists; by hand:
+//! By hand:
 //! `cargo xtask services`, export the three lines it prints, then
 //! `cargo run -p perfect21-examples --bin smoke`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]

@@ -86,7 +86,7 @@ impl Config {
             users: 100_000,
             warm: 20_000,
             cache: true,
-            l1_bytes: 16 << 20,
+            l1_bytes: 4 << 20,
             redis_ttl: Duration::from_secs(300),
             l1_ttl: Duration::from_secs(30),
             db_pool: 8,

@@ -56,11 +56,17 @@ pub struct App {
 /// Shared state handle.
 pub type SharedApp = Arc<App>;
 
-fn vec_pool(capacity: usize, max_idle: usize, grown_past: usize) -> Result<ObjectPool<Vec<u8>>> {
+fn vec_pool(
+    capacity: usize,
+    max_idle: usize,
+    thread_cache: usize,
+    grown_past: usize,
+) -> Result<ObjectPool<Vec<u8>>> {
     ObjectPool::builder(move || Vec::with_capacity(capacity))
         .reset(Reset::reset)
         .validate(move |buffer: &Vec<u8>| buffer.capacity() <= grown_past)
         .max_idle(max_idle)
+        .thread_cache(thread_cache)
         .build()
         .map_err(|e| anyhow!("object pool: {e}"))
 }
@@ -69,7 +75,7 @@ impl App {
     /// Connects, builds every part (not yet serving). Needs a tokio runtime.
     pub async fn build(config: Config) -> Result<SharedApp> {
         let db = Arc::new(Db::new(&config.database_url, &config.replica_url, config.db_pool)?);
-        let buffers = vec_pool(1024, 256, 64 * 1024)?;
+        let buffers = vec_pool(1024, 256, 8, 64 * 1024)?;
         let (l1, redis, batcher) = if config.cache {
             let redis = RedisCache::builder()
                 .url(config.redis_url.clone())
@@ -132,7 +138,9 @@ impl App {
                 .thread_name("showcase-cpu")
                 .build()
                 .map_err(|e| anyhow!("thread pool: {e}"))?,
-            work_buffers: vec_pool(super::report::PAYLOAD + 256, 8, 1 << 20)?,
+            // Taken on runtime threads, returned on the pool's: no thread
+            // cache, so every returned buffer reaches the shared stack.
+            work_buffers: vec_pool(super::report::PAYLOAD + 256, 16, 0, 1 << 20)?,
             monitor,
             observe,
             db,

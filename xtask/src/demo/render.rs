@@ -1,0 +1,327 @@
+//! The demo's report: text for the terminal (and `report.txt`), JSON for
+//! `report.json`. Every figure comes from loadgen's summaries, `/proc`, or
+//! the showcase's `/stats`; nothing is typed in.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::{Value, json};
+
+use super::{ModeRun, num};
+
+/// Everything the demo measured.
+#[derive(Debug)]
+pub(crate) struct Report {
+    pub(crate) ceiling: Value,
+    pub(crate) runs: Vec<ModeRun>,
+    pub(crate) connections: u32,
+    pub(crate) duration: f64,
+    pub(crate) build_seconds: f64,
+    pub(crate) wall_seconds: f64,
+    pub(crate) machine: String,
+}
+
+/// The crates, as their sections in `/stats` and `/metrics`.
+pub(crate) const SECTIONS: [&str; 8] = [
+    "lru",
+    "redis_cache",
+    "batch",
+    "pg_stats",
+    "balancer",
+    "thread_pool",
+    "object_pool",
+    "monitor",
+];
+
+fn seconds(value: Option<&Value>) -> f64 {
+    value.map_or(0.0, |v| num(v, "secs") + num(v, "nanos") / 1e9)
+}
+
+fn delta(run: &ModeRun, path: &str) -> f64 {
+    num(&run.after, path) - num(&run.before, path)
+}
+
+fn ratio(part: f64, whole: f64) -> Option<f64> {
+    (whole > 0.0).then(|| part / whole)
+}
+
+/// Derived figures of one mode.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Figures {
+    pub(crate) mix_rps: f64,
+    pub(crate) p50: f64,
+    pub(crate) p95: f64,
+    pub(crate) p99: f64,
+    pub(crate) errors: f64,
+    pub(crate) profile_rps: f64,
+    pub(crate) profile_p99: f64,
+    pub(crate) rated_p99: f64,
+    pub(crate) cpu_rated_machine: f64,
+    pub(crate) cpu_mix_machine: f64,
+    pub(crate) peak_rss_mb: f64,
+    pub(crate) connect_mean_ms: f64,
+    pub(crate) connect_max_ms: f64,
+    pub(crate) l1_hit: Option<f64>,
+    pub(crate) redis_hit: Option<f64>,
+    pub(crate) combined_hit: Option<f64>,
+    pub(crate) statements: Vec<(String, u64, f64)>,
+}
+
+fn cores() -> f64 {
+    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
+}
+
+impl Figures {
+    pub(crate) fn of(run: &ModeRun) -> Self {
+        let mut connect_total = 0.0;
+        let mut connect_count = 0.0;
+        let mut connect_max: f64 = 0.0;
+        let mut statements: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+        for pool in ["primary", "replica"] {
+            let Some(stats) = run.after.pointer(&format!("/pg_stats/{pool}")) else {
+                continue;
+            };
+            let connect = stats.pointer("/pool/connect_time");
+            connect_total += seconds(connect.and_then(|c| c.get("total")));
+            connect_count += connect.map_or(0.0, |c| num(c, "count"));
+            connect_max = connect_max.max(seconds(connect.and_then(|c| c.get("max"))));
+            for statement in stats.get("statements").and_then(Value::as_array).into_iter().flatten() {
+                let text = statement.get("statement").and_then(Value::as_str).unwrap_or("?");
+                let entry = statements.entry(text.to_string()).or_default();
+                entry.0 += num(statement, "calls") as u64;
+                entry.1 = entry.1.max(seconds(statement.pointer("/latency/p95")) * 1e3);
+            }
+        }
+        let mut statements: Vec<(String, u64, f64)> = statements
+            .into_iter()
+            .filter(|(_, (calls, _))| *calls >= 100)
+            .map(|(s, (c, p))| (s, c, p))
+            .collect();
+        statements.sort_by(|a, b| b.1.cmp(&a.1));
+        statements.truncate(6);
+        let l1_hits = delta(run, "lru.l1.hits");
+        let l1_lookups = l1_hits + delta(run, "lru.l1.misses");
+        let redis_hits = delta(run, "redis_cache.hits");
+        let redis_lookups = redis_hits + delta(run, "redis_cache.misses");
+        Figures {
+            mix_rps: num(&run.mix, "total.rps"),
+            p50: num(&run.mix, "total.p50_ms"),
+            p95: num(&run.mix, "total.p95_ms"),
+            p99: num(&run.mix, "total.p99_ms"),
+            errors: num(&run.mix, "total.errors"),
+            profile_rps: num(&run.profile, "total.rps"),
+            profile_p99: num(&run.profile, "total.p99_ms"),
+            rated_p99: num(&run.rated, "total.p99_ms"),
+            cpu_rated_machine: run.cpu_rated_percent / cores(),
+            cpu_mix_machine: run.cpu_mix_percent / cores(),
+            peak_rss_mb: run.peak_rss as f64 / 1e6,
+            connect_mean_ms: if connect_count > 0.0 { connect_total / connect_count * 1e3 } else { 0.0 },
+            connect_max_ms: connect_max * 1e3,
+            l1_hit: ratio(l1_hits, l1_lookups),
+            redis_hit: ratio(redis_hits, redis_lookups),
+            combined_hit: ratio(l1_hits + redis_hits, l1_lookups),
+            statements,
+        }
+    }
+}
+
+/// `pass`, `pass (excellent)` or `FAIL`.
+fn verdict(pass: bool, excellent: bool) -> &'static str {
+    match (pass, excellent) {
+        (true, true) => "pass (excellent)",
+        (true, false) => "pass",
+        (false, _) => "FAIL",
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "off".to_string(), |v| format!("{:.2} %", v * 100.0))
+}
+
+impl Report {
+    /// The report as text.
+    pub(crate) fn text(&self) -> String {
+        let mut o = String::new();
+        let figures: Vec<Figures> = self.runs.iter().map(Figures::of).collect();
+        let ceiling_rps = num(&self.ceiling, "total.rps");
+        let _ = writeln!(o, "Perfect21 showcase — cargo xtask demo{}", if self.runs.len() > 1 { " --compare" } else { "" });
+        let _ = writeln!(o, "{}; closed loop, {} connections, mix user=80,tasks=15,report=5 for {:.0} s, Zipf(0.99) ids over the seeded users", self.machine, self.connections, self.duration);
+        let _ = writeln!(o, "Postgres, Redis, both upstreams, the showcase and loadgen share this machine; the two Postgres read endpoints are the same server.\n");
+        let _ = writeln!(
+            o,
+            "Ceiling (/health, a handler that does nothing, same server and middleware): {:.0} req/s, P50 {:.2} ms, P99 {:.2} ms\n",
+            ceiling_rps,
+            num(&self.ceiling, "total.p50_ms"),
+            num(&self.ceiling, "total.p99_ms")
+        );
+
+        // The original guide's targets.
+        let mut header = format!("{:<40} {:<22}", "original target", "target (excellent)");
+        for run in &self.runs {
+            let _ = write!(header, " {:<30}", format!("measured, {}", run.mode));
+        }
+        let _ = writeln!(o, "{header}");
+        let _ = writeln!(o, "{}", "-".repeat(header.len()));
+        type Row<'a> = (&'a str, &'a str, Box<dyn Fn(&Figures) -> (String, Option<&'static str>) + 'a>);
+        let rows: Vec<Row<'_>> = vec![
+            ("API P50, mix", "—", Box::new(|f: &Figures| (format!("{:.2} ms", f.p50), None))),
+            ("API P95, mix", "< 200 ms (< 100 ms)", Box::new(|f: &Figures| (format!("{:.2} ms", f.p95), Some(verdict(f.p95 < 200.0, f.p95 < 100.0))))),
+            ("API P99, mix", "—", Box::new(|f: &Figures| (format!("{:.2} ms", f.p99), None))),
+            ("throughput, mix", "≥ 1000/s (≥ 2000/s)", Box::new(|f: &Figures| (format!("{:.0} req/s", f.mix_rps), Some(verdict(f.mix_rps >= 1000.0, f.mix_rps >= 2000.0))))),
+            ("errors, mix", "—", Box::new(|f: &Figures| (format!("{:.0}", f.errors), None))),
+            ("peak RSS (VmHWM)", "< 512 MB (< 256 MB)", Box::new(|f: &Figures| (format!("{:.1} MB", f.peak_rss_mb), Some(verdict(f.peak_rss_mb < 512.0, f.peak_rss_mb < 256.0))))),
+            ("CPU at 1000 req/s (share of machine)", "< 70 % (< 50 %)", Box::new(|f: &Figures| (format!("{:.1} %", f.cpu_rated_machine), Some(verdict(f.cpu_rated_machine < 70.0, f.cpu_rated_machine < 50.0))))),
+            ("P99 at 1000 req/s (open loop, CO-corr.)", "—", Box::new(|f: &Figures| (format!("{:.2} ms", f.rated_p99), None))),
+            ("CPU, mix saturated (share of machine)", "—", Box::new(|f: &Figures| (format!("{:.1} %", f.cpu_mix_machine), None))),
+            ("DB connect, mean (max)", "< 100 ms (< 50 ms)", Box::new(|f: &Figures| (format!("{:.1} ms ({:.1})", f.connect_mean_ms, f.connect_max_ms), Some(verdict(f.connect_mean_ms < 100.0, f.connect_mean_ms < 50.0))))),
+            ("cache hit rate, L1 + Redis", "> 85 % (> 95 %)", Box::new(|f: &Figures| (pct(f.combined_hit), f.combined_hit.map(|h| verdict(h > 0.85, h > 0.95)).or(Some("FAIL"))))),
+            ("  L1 hit rate (perfect21-lru)", "—", Box::new(|f: &Figures| (pct(f.l1_hit), None))),
+            ("  Redis hit rate (of L1 misses)", "—", Box::new(|f: &Figures| (pct(f.redis_hit), None))),
+        ];
+        for (name, target, cell) in &rows {
+            let mut line = format!("{name:<40} {target:<22}");
+            for f in &figures {
+                let (value, verdict) = cell(f);
+                let shown = match verdict {
+                    Some(v) => format!("{value}  {v}"),
+                    None => value,
+                };
+                let _ = write!(line, " {shown:<30}");
+            }
+            let _ = writeln!(o, "{}", line.trim_end());
+        }
+        let _ = writeln!(o, "\nper endpoint, mix (req/s, P50, P99 in ms):");
+        for endpoint in ["user", "tasks", "report"] {
+            let mut line = format!("  {endpoint:<8}");
+            for run in &self.runs {
+                let e = run.mix.pointer(&format!("/endpoints/{endpoint}")).unwrap_or(&Value::Null);
+                let _ = write!(
+                    line,
+                    "  {:<9} {:>7.0}/s {:>7.2} {:>7.2}",
+                    run.mode,
+                    num(e, "rps"),
+                    num(e, "p50_ms"),
+                    num(e, "p99_ms")
+                );
+            }
+            let _ = writeln!(o, "{line}");
+        }
+        for (i, f) in figures.iter().enumerate() {
+            let _ = writeln!(o, "\nper-statement P95 from pg-stats ({}; since start, both read pools):", self.runs[i].mode);
+            for (statement, calls, p95) in &f.statements {
+                let short: String = statement.chars().take(90).collect();
+                let _ = writeln!(o, "  {p95:>8.2} ms  {calls:>8} calls  {short}");
+            }
+        }
+
+        // This machine's targets (issue 11).
+        let _ = writeln!(o, "\nTargets for this 2-core machine (caches on):");
+        if let Some(f) = figures.first() {
+            let share = f.profile_rps / ceiling_rps.max(1e-9);
+            let rows = [
+                (format!("profile endpoint ≥ 25 % of the /health ceiling"), format!("{:.0} req/s = {:.1} %", f.profile_rps, share * 100.0), share >= 0.25),
+                (format!("profile endpoint P99 < 10 ms"), format!("{:.2} ms", f.profile_p99), f.profile_p99 < 10.0),
+                (format!("peak RSS < 64 MB"), format!("{:.1} MB", f.peak_rss_mb), f.peak_rss_mb < 64.0),
+                (format!("combined hit rate > 95 % (Zipf mix)"), pct(f.combined_hit), f.combined_hit.is_some_and(|h| h > 0.95)),
+            ];
+            for (name, value, pass) in rows {
+                let _ = writeln!(o, "  {name:<50} {value:<26} {}", if pass { "pass" } else { "FAIL" });
+            }
+        }
+        if let [on, off] = figures.as_slice() {
+            let profile = on.profile_rps / off.profile_rps.max(1e-9);
+            let mix = on.mix_rps / off.mix_rps.max(1e-9);
+            let _ = writeln!(
+                o,
+                "  {:<50} {:<26} {}",
+                "--compare: caches + batching ≥ 5× the throughput",
+                format!("profile {profile:.1}×, mix {mix:.1}×"),
+                if profile >= 5.0 { "pass" } else { "FAIL" }
+            );
+            let _ = writeln!(o, "    profile endpoint: {:.0} req/s with caches, {:.0} req/s without (P99 {:.2} ms vs {:.2} ms)", on.profile_rps, off.profile_rps, on.profile_p99, off.profile_p99);
+        }
+
+        // Each crate's stats.
+        for run in &self.runs {
+            let _ = writeln!(o, "\nEach crate's stats at the end ({}; /metrics has them all, sections: {}):", run.mode, run.metrics_sections.join(" "));
+            for section in SECTIONS {
+                let value = run.after.get(section).unwrap_or(&Value::Null);
+                let _ = writeln!(o, "  {section}");
+                summarize(&mut o, "    ", value);
+            }
+        }
+        let _ = writeln!(o, "\nRelease build {:.0} s (incremental unless the target dir was empty); demo {:.0} s after the build. Files: target/demo/report.json, latency.svg, loadgen-*.json, *.log", self.build_seconds, self.wall_seconds);
+        o
+    }
+
+    /// The report as JSON.
+    pub(crate) fn json(&self) -> Value {
+        let runs: Vec<Value> = self
+            .runs
+            .iter()
+            .map(|run| {
+                let f = Figures::of(run);
+                json!({
+                    "mode": run.mode,
+                    "figures": {
+                        "mix_rps": f.mix_rps, "p50_ms": f.p50, "p95_ms": f.p95, "p99_ms": f.p99, "errors": f.errors,
+                        "profile_rps": f.profile_rps, "profile_p99_ms": f.profile_p99,
+                        "rated_p99_ms": f.rated_p99, "cpu_at_1000_rps_percent_of_machine": f.cpu_rated_machine,
+                        "cpu_mix_percent_of_machine": f.cpu_mix_machine, "peak_rss_mb": f.peak_rss_mb,
+                        "db_connect_mean_ms": f.connect_mean_ms, "db_connect_max_ms": f.connect_max_ms,
+                        "l1_hit_rate": f.l1_hit, "redis_hit_rate": f.redis_hit, "combined_hit_rate": f.combined_hit,
+                        "statements_p95_ms": f.statements.iter().map(|(s, c, p)| json!({"statement": s, "calls": c, "p95_ms": p})).collect::<Vec<_>>(),
+                    },
+                    "loadgen": { "profile": run.profile, "rated": run.rated, "mix": run.mix },
+                    "stats_before_mix": run.before,
+                    "stats_after_mix": run.after,
+                })
+            })
+            .collect();
+        json!({
+            "machine": self.machine,
+            "connections": self.connections,
+            "duration_s": self.duration,
+            "build_s": self.build_seconds,
+            "wall_s": self.wall_seconds,
+            "ceiling": self.ceiling,
+            "runs": runs,
+        })
+    }
+}
+
+/// One line per object: its direct numeric fields (durations in ms).
+fn summarize(o: &mut String, indent: &str, value: &Value) {
+    let Value::Object(map) = value else {
+        let _ = writeln!(o, "{indent}off (--no-cache)");
+        return;
+    };
+    let mut scalars = Vec::new();
+    let mut children = Vec::new();
+    for (key, v) in map {
+        match v {
+            Value::Number(n) => scalars.push(format!("{key}={}", short(n.as_f64().unwrap_or(0.0)))),
+            Value::Object(m) if m.len() == 2 && m.contains_key("secs") && m.contains_key("nanos") => {
+                scalars.push(format!("{key}={:.3}ms", seconds(Some(v)) * 1e3));
+            }
+            Value::Object(_) | Value::Null => children.push((key, v)),
+            _ => {}
+        }
+    }
+    if !scalars.is_empty() {
+        for chunk in scalars.chunks(8) {
+            let _ = writeln!(o, "{indent}{}", chunk.join(" "));
+        }
+    }
+    for (key, child) in children {
+        if child.as_object().is_some_and(|m| m.values().all(|v| !v.is_object() && !v.is_number())) {
+            continue;
+        }
+        let _ = writeln!(o, "{indent}{key}:");
+        summarize(o, &format!("{indent}  "), child);
+    }
+}
+
+fn short(v: f64) -> String {
+    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.3}") }
+}
