@@ -69,12 +69,18 @@ fn parse(args: &[String]) -> Result<Options> {
             options.compare = true;
             continue;
         }
-        let value = iter.next().with_context(|| format!("{flag} needs a value"))?;
+        let value = iter
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--duration" => options.duration = value.parse().context("--duration takes seconds")?,
-            "--connections" => options.connections = value.parse().context("--connections takes a number")?,
+            "--connections" => {
+                options.connections = value.parse().context("--connections takes a number")?
+            }
             "--users" => options.users = value.parse().context("--users takes a number")?,
-            other => bail!("unknown flag `{other}` (demo takes --duration S, --connections N, --users N, --compare)"),
+            other => bail!(
+                "unknown flag `{other}` (demo takes --duration S, --connections N, --users N, --compare)"
+            ),
         }
     }
     if !(options.duration >= 3.0 && options.duration <= 3600.0) {
@@ -117,13 +123,28 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
             )
         })
         .collect::<Result<Vec<_>>>()?;
-    let upstream_urls: Vec<String> = upstreams.iter().map(|u| format!("http://{}", u.addr)).collect();
+    let upstream_urls: Vec<String> = upstreams
+        .iter()
+        .map(|u| format!("http://{}", u.addr))
+        .collect();
 
     let mut ceiling = None;
     let mut runs = Vec::new();
-    let modes: &[&'static str] = if options.compare { &["cache", "no-cache"] } else { &["cache"] };
+    let modes: &[&'static str] = if options.compare {
+        &["cache", "no-cache"]
+    } else {
+        &["cache"]
+    };
     for &mode in modes {
-        let result = run_mode(mode, &options, &services, &upstream_urls, &bin, &out, &mut ceiling)?;
+        let result = run_mode(
+            mode,
+            &options,
+            &services,
+            &upstream_urls,
+            &bin,
+            &out,
+            &mut ceiling,
+        )?;
         runs.push(result);
     }
     drop(upstreams);
@@ -143,11 +164,17 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
     let text = report.text();
     println!("{text}");
     std::fs::write(out.join("report.txt"), &text)?;
-    std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report.json())?)?;
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_vec_pretty(&report.json())?,
+    )?;
     std::fs::write(out.join("latency.svg"), svg::latency_svg(&report))?;
     eprintln!(
         "xtask: wrote {}, report.json and latency.svg (demo {:.0} s after the build)",
-        out.join("report.txt").strip_prefix(&root).unwrap_or(&out).display(),
+        out.join("report.txt")
+            .strip_prefix(&root)
+            .unwrap_or(&out)
+            .display(),
         wall_seconds
     );
     Ok(ExitCode::SUCCESS)
@@ -167,7 +194,8 @@ fn loadgen(bin: &Path, out: &Path, name: &str, url: &str, args: &[String]) -> Re
         .stdout(std::fs::File::create(&text)?);
     eprintln!("xtask: loadgen {name}: {}", args.join(" "));
     run::run_ok(&mut command)?;
-    let text = std::fs::read_to_string(&json).with_context(|| format!("reading {}", json.display()))?;
+    let text =
+        std::fs::read_to_string(&json).with_context(|| format!("reading {}", json.display()))?;
     Ok(serde_json::from_str(&text)?)
 }
 
@@ -205,7 +233,15 @@ fn run_mode(
     let short = format!("{:.1}", (options.duration / 4.0).max(3.0));
     let base = |duration: &str, mix: &str| -> Vec<String> {
         [
-            "--duration", duration, "--connections", &connections, "--mix", mix, "--users", &users, "--quiet",
+            "--duration",
+            duration,
+            "--connections",
+            &connections,
+            "--mix",
+            mix,
+            "--users",
+            &users,
+            "--quiet",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -214,9 +250,21 @@ fn run_mode(
     let mix = "user=80,tasks=15,report=5";
     loadgen(bin, out, &format!("warmup-{mode}"), &url, &base("3", mix))?;
     if ceiling.is_none() {
-        *ceiling = Some(loadgen(bin, out, "ceiling", &url, &base(&short, "health=1"))?);
+        *ceiling = Some(loadgen(
+            bin,
+            out,
+            "ceiling",
+            &url,
+            &base(&short, "health=1"),
+        )?);
     }
-    let profile = loadgen(bin, out, &format!("profile-{mode}"), &url, &base(&short, "user=1"))?;
+    let profile = loadgen(
+        bin,
+        out,
+        &format!("profile-{mode}"),
+        &url,
+        &base(&short, "user=1"),
+    )?;
 
     let rated_seconds = (options.duration / 5.0).max(3.0);
     let mut rated_args = base(&format!("{rated_seconds:.1}"), mix);
@@ -227,7 +275,13 @@ fn run_mode(
 
     let before = http::get_json(&showcase.addr, "/stats")?;
     let (mix_summary, cpu_mix_percent) = with_cpu(showcase.pid(), || {
-        loadgen(bin, out, &format!("mix-{mode}"), &url, &base(&format!("{:.1}", options.duration), mix))
+        loadgen(
+            bin,
+            out,
+            &format!("mix-{mode}"),
+            &url,
+            &base(&format!("{:.1}", options.duration), mix),
+        )
     })?;
     let after = http::get_json(&showcase.addr, "/stats")?;
     let (_, metrics) = http::get(&showcase.addr, "/metrics")?;

@@ -76,7 +76,11 @@ impl Config {
     pub fn from_args(args: &[String]) -> Result<Self> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let mut config = Config {
-            port: env("PORT").map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(0),
+            port: env("PORT")
+                .map(|p| p.parse())
+                .transpose()
+                .context("PORT")?
+                .unwrap_or(0),
             database_url: env("DATABASE_URL").unwrap_or_default(),
             replica_url: env("REPLICA_DATABASE_URL").unwrap_or_default(),
             redis_url: env("REDIS_URL").unwrap_or_default(),
@@ -136,10 +140,14 @@ impl Config {
     /// Refuses a configuration that cannot work, naming the field.
     pub fn validate(&self) -> Result<()> {
         if self.database_url.is_empty() {
-            bail!("DATABASE_URL (or --database-url) is not set: run `cargo xtask demo`, or `cargo xtask services` and export what it prints");
+            bail!(
+                "DATABASE_URL (or --database-url) is not set: run `cargo xtask demo`, or `cargo xtask services` and export what it prints"
+            );
         }
         if self.cache && self.redis_url.is_empty() {
-            bail!("REDIS_URL (or --redis-url) is not set, and the cache tier needs it (or pass --no-cache)");
+            bail!(
+                "REDIS_URL (or --redis-url) is not set, and the cache tier needs it (or pass --no-cache)"
+            );
         }
         if self.users == 0 || self.users > 10_000_000 {
             bail!("--users must be 1..=10000000, got {}", self.users);

@@ -84,13 +84,21 @@ impl Db {
 
     /// The pool of a read endpoint.
     pub fn pool(&self, endpoint: &str) -> &StatsPool {
-        if endpoint == ENDPOINTS[1] { &self.replica } else { &self.primary }
+        if endpoint == ENDPOINTS[1] {
+            &self.replica
+        } else {
+            &self.primary
+        }
     }
 
     /// A read connection from the endpoint the balancer picks, once the
     /// concurrency limit admits the caller.
     pub async fn read(&self) -> Result<ReadConn<'_>> {
-        let permit = self.limit.acquire().await.context("database limiter closed")?;
+        let permit = self
+            .limit
+            .acquire()
+            .await
+            .context("database limiter closed")?;
         let guard = self.balancer.pick().map_err(|e| anyhow!("{e}"))?;
         match self.pool(*guard).get().await {
             Ok(client) => Ok(ReadConn {

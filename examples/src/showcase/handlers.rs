@@ -13,7 +13,11 @@ const JSON: (header::HeaderName, &str) = (header::CONTENT_TYPE, "application/jso
 
 fn failure(context: &str, error: anyhow::Error) -> Response {
     tracing::error!(error = %format!("{error:#}"), "{context}");
-    (StatusCode::INTERNAL_SERVER_ERROR, format!("{context} failed\n")).into_response()
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("{context} failed\n"),
+    )
+        .into_response()
 }
 
 /// `GET /health`: does nothing (the ceiling).
@@ -63,7 +67,11 @@ async fn open_tasks(app: &SharedApp, user: i64) -> anyhow::Result<Bytes> {
 /// through the query-result cache (and the response cache: `max-age=2`).
 pub async fn tasks(State(app): State<SharedApp>, Path(id): Path<i64>) -> Response {
     let body = match &app.query_cache {
-        Some(cache) => cache.get_or_query(OPEN_TASKS, &id.to_string(), || open_tasks(&app, id)).await,
+        Some(cache) => {
+            cache
+                .get_or_query(OPEN_TASKS, &id.to_string(), || open_tasks(&app, id))
+                .await
+        }
         None => open_tasks(&app, id).await,
     };
     match body {
@@ -99,7 +107,11 @@ pub async fn report(State(app): State<SharedApp>, Query(query): Query<ReportQuer
     if let Some(redis) = &app.profiles.redis {
         // A temporary key; the maintenance task clears `tmp:` with SCAN.
         let _ = redis
-            .set(&format!("tmp:report:{seed}"), &rendered, Some(std::time::Duration::from_secs(60)))
+            .set(
+                &format!("tmp:report:{seed}"),
+                &rendered,
+                Some(std::time::Duration::from_secs(60)),
+            )
             .await;
     }
     Json(serde_json::json!({ "report": rendered, "upstream": upstream })).into_response()

@@ -24,7 +24,12 @@ pub fn flatten(out: &mut String, prefix: &str, labels: &str, value: &Value) {
                 map.get("nanos").and_then(Value::as_f64),
                 map.len(),
             ) {
-                line(out, &format!("{prefix}_seconds"), labels, secs + nanos / 1e9);
+                line(
+                    out,
+                    &format!("{prefix}_seconds"),
+                    labels,
+                    secs + nanos / 1e9,
+                );
                 return;
             }
             for (key, child) in map {
@@ -67,12 +72,20 @@ fn line(out: &mut String, name: &str, labels: &str, value: f64) {
 
 fn sanitize(key: &str) -> String {
     key.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
 fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// The whole exposition: one `# perfect21_<crate>` section per crate (from
@@ -112,9 +125,15 @@ mod tests {
         });
         let text = render(&stats, "");
         assert!(text.contains("# perfect21_pg_stats\n"), "{text}");
-        assert!(text.contains("perfect21_pg_stats_statements_calls{statement=\"SELECT \\\"x\\\"\"} 3"), "{text}");
+        assert!(
+            text.contains("perfect21_pg_stats_statements_calls{statement=\"SELECT \\\"x\\\"\"} 3"),
+            "{text}"
+        );
         assert!(text.contains("perfect21_pg_stats_statements_latency_p95_seconds{statement=\"SELECT \\\"x\\\"\"} 0.002"), "{text}");
         assert!(text.contains("perfect21_pg_stats_ok 1"), "{text}");
-        assert!(text.contains("# perfect21_batch\n# (off: --no-cache)"), "{text}");
+        assert!(
+            text.contains("# perfect21_batch\n# (off: --no-cache)"),
+            "{text}"
+        );
     }
 }

@@ -45,8 +45,12 @@ impl Observe {
         let instruments = |route: &str| -> Result<(Counter, LatencyHistogram)> {
             let labels = [("route", route)];
             Ok((
-                registry.counter(REQUESTS, &labels).map_err(|e| anyhow!("{e}"))?,
-                registry.histogram(LATENCY, &labels).map_err(|e| anyhow!("{e}"))?,
+                registry
+                    .counter(REQUESTS, &labels)
+                    .map_err(|e| anyhow!("{e}"))?,
+                registry
+                    .histogram(LATENCY, &labels)
+                    .map_err(|e| anyhow!("{e}"))?,
             ))
         };
         let mut map = HashMap::new();
@@ -65,12 +69,20 @@ impl Observe {
 impl Observe {
     /// Requests counted so far, every route.
     pub fn total_requests(&self) -> u64 {
-        self.routes.values().chain(std::iter::once(&self.other)).map(|(c, _)| c.get()).sum()
+        self.routes
+            .values()
+            .chain(std::iter::once(&self.other))
+            .map(|(c, _)| c.get())
+            .sum()
     }
 }
 
 /// Times the request; see the module docs.
-pub async fn observe(State(observe): State<Arc<Observe>>, request: Request, next: Next) -> Response {
+pub async fn observe(
+    State(observe): State<Arc<Observe>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let start = Instant::now();
     let route = request
         .extensions()
@@ -110,6 +122,7 @@ pub struct Cached {
     body: Bytes,
 }
 
+#[allow(clippy::ptr_arg)] // the weigher's signature is `Fn(&K, &V)` with K = String
 fn weigh(key: &String, value: &Cached) -> u64 {
     (key.len() + value.body.len()) as u64 + perfect21_lru::ENTRY_OVERHEAD
 }
@@ -147,7 +160,11 @@ impl ResponseCache {
 }
 
 fn max_age(response: &Response) -> Option<Duration> {
-    let value = response.headers().get(header::CACHE_CONTROL)?.to_str().ok()?;
+    let value = response
+        .headers()
+        .get(header::CACHE_CONTROL)?
+        .to_str()
+        .ok()?;
     value.split(',').find_map(|part| {
         let seconds = part.trim().strip_prefix("max-age=")?.parse::<u64>().ok()?;
         (seconds > 0).then(|| Duration::from_secs(seconds))
@@ -163,16 +180,20 @@ pub async fn response_cache(
     if request.method() != Method::GET {
         return next.run(request).await;
     }
-    let key = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| request.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+    let key = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_owned(),
+        |pq| pq.as_str().to_owned(),
+    );
     if let Some(hit) = cache.cache.get(&key) {
         let mut response = Body::from(hit.body).into_response();
         if let Some(content_type) = hit.content_type {
-            response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, content_type);
         }
-        response.headers_mut().insert("x-cache", HeaderValue::from_static("hit"));
+        response
+            .headers_mut()
+            .insert("x-cache", HeaderValue::from_static("hit"));
         return response;
     }
     let response = next.run(request).await;
@@ -187,9 +208,15 @@ pub async fn response_cache(
                 body: bytes.clone(),
             };
             let _ = cache.cache.insert_with_ttl(key, cached, ttl);
-            parts.headers.insert("x-cache", HeaderValue::from_static("miss"));
+            parts
+                .headers
+                .insert("x-cache", HeaderValue::from_static("miss"));
             Response::from_parts(parts, Body::from(bytes))
         }
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "response too large to cache").into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "response too large to cache",
+        )
+            .into_response(),
     }
 }

@@ -55,10 +55,9 @@ pub fn router(app: SharedApp) -> Router {
         .route("/api/upstream/{id}", get(handlers::upstream))
         .route("/metrics", get(handlers::metrics))
         .route("/stats", get(handlers::stats))
-        .layer(
-            CompressionLayer::new()
-                .compress_when(SizeAbove::new(1024).and(tower_http::compression::predicate::NotForContentType::GRPC)),
-        )
+        .layer(CompressionLayer::new().compress_when(
+            SizeAbove::new(1024).and(tower_http::compression::predicate::NotForContentType::GRPC),
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.observe.clone(),
             middleware::observe,
@@ -103,7 +102,11 @@ pub async fn start(config: Config) -> Result<Running> {
     let app = App::build(config).await?;
     let seeded = schema::prepare(&app.db.primary, users).await?;
     if warm > 0 {
-        let warmed = app.profiles.warm(warm.min(users)).await.context("warming the caches")?;
+        let warmed = app
+            .profiles
+            .warm(warm.min(users))
+            .await
+            .context("warming the caches")?;
         tracing::info!(warmed, "caches warmed");
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))

@@ -170,7 +170,10 @@ impl Profiles {
 
     /// Serialises through a pooled buffer.
     pub fn encode<T: Serialize>(&self, value: &T) -> Result<Bytes> {
-        let mut buffer = self.buffers.get().map_err(|e| anyhow!("buffer pool: {e}"))?;
+        let mut buffer = self
+            .buffers
+            .get()
+            .map_err(|e| anyhow!("buffer pool: {e}"))?;
         serde_json::to_writer(&mut *buffer, value).context("encoding JSON")?;
         Ok(Bytes::copy_from_slice(&buffer))
     }

@@ -13,6 +13,7 @@ use perfect21_lru::{CacheStats, ConcurrentLru, DefaultHashBuilder};
 
 type Weigh = fn(&String, &Bytes) -> u64;
 
+#[allow(clippy::ptr_arg)] // the weigher's signature is `Fn(&K, &V)` with K = String
 fn weigh(key: &String, value: &Bytes) -> u64 {
     (key.len() + value.len()) as u64 + perfect21_lru::ENTRY_OVERHEAD
 }
@@ -38,7 +39,12 @@ impl QueryCache {
 
     /// The cached result of `statement` with `parameters`, or runs `query`
     /// and caches what it returns.
-    pub async fn get_or_query<F, Fut>(&self, statement: &str, parameters: &str, query: F) -> Result<Bytes>
+    pub async fn get_or_query<F, Fut>(
+        &self,
+        statement: &str,
+        parameters: &str,
+        query: F,
+    ) -> Result<Bytes>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Bytes>>,

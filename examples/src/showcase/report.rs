@@ -22,8 +22,14 @@ pub struct Rendered {
 }
 
 /// Renders the summary for `seed` on the pool and waits for it.
-pub async fn render(pool: &ThreadPool, buffers: &ObjectPool<Vec<u8>>, seed: u64) -> Result<Rendered> {
-    let mut buffer = buffers.get_owned().map_err(|e| anyhow!("work buffers: {e}"))?;
+pub async fn render(
+    pool: &ThreadPool,
+    buffers: &ObjectPool<Vec<u8>>,
+    seed: u64,
+) -> Result<Rendered> {
+    let mut buffer = buffers
+        .get_owned()
+        .map_err(|e| anyhow!("work buffers: {e}"))?;
     let handle = pool
         .spawn(move || {
             use std::io::Write;

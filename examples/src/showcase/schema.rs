@@ -81,10 +81,14 @@ pub async fn prepare(pool: &StatsPool, users: u64) -> Result<bool> {
     let mut client = pool.get().await.context("connecting to Postgres")?;
     // One session at a time may create the schema (tests run in parallel).
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock(2121)", &[]).await?;
+    tx.execute("SELECT pg_advisory_xact_lock(2121)", &[])
+        .await?;
     tx.batch_execute(DDL).await.context("creating the schema")?;
     tx.query_one("SELECT request_log_maintain(3)", &[]).await?;
-    let have: i64 = tx.query_one("SELECT count(*) FROM users", &[]).await?.get(0);
+    let have: i64 = tx
+        .query_one("SELECT count(*) FROM users", &[])
+        .await?
+        .get(0);
     let users = i64::try_from(users).context("--users")?;
     let seeded = have != users;
     if seeded {

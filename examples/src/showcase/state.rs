@@ -74,7 +74,11 @@ fn vec_pool(
 impl App {
     /// Connects, builds every part (not yet serving). Needs a tokio runtime.
     pub async fn build(config: Config) -> Result<SharedApp> {
-        let db = Arc::new(Db::new(&config.database_url, &config.replica_url, config.db_pool)?);
+        let db = Arc::new(Db::new(
+            &config.database_url,
+            &config.replica_url,
+            config.db_pool,
+        )?);
         let buffers = vec_pool(1024, 256, 8, 64 * 1024)?;
         let (l1, redis, batcher) = if config.cache {
             let redis = RedisCache::builder()
@@ -105,7 +109,11 @@ impl App {
                 ..SampleKinds::none()
             })
             .registry(registry)
-            .api_metrics(middleware::REQUESTS, middleware::ERRORS, middleware::LATENCY)
+            .api_metrics(
+                middleware::REQUESTS,
+                middleware::ERRORS,
+                middleware::LATENCY,
+            )
             .rules(AlertRule::defaults())
             .rule(
                 AlertRule::above("p99_over_10ms", "request_latency_seconds_p99", 0.010)

@@ -55,7 +55,11 @@ impl Upstreams {
         let Some(balancer) = &self.balancer else {
             return Ok(None);
         };
-        let _permit = self.limit.acquire().await.context("upstream limiter closed")?;
+        let _permit = self
+            .limit
+            .acquire()
+            .await
+            .context("upstream limiter closed")?;
         let guard = balancer.pick().map_err(|e| anyhow!("{e}"))?;
         let url = format!("{}/item/{id}", *guard);
         let outcome = async {

@@ -28,7 +28,12 @@ pub(crate) struct Running {
 impl Running {
     /// Starts `command`, sends its stderr to `log`, and waits up to
     /// `timeout` for the `listening ADDR` line on its stdout.
-    pub(crate) fn start(name: &str, command: &mut Command, log: &Path, timeout: Duration) -> Result<Self> {
+    pub(crate) fn start(
+        name: &str,
+        command: &mut Command,
+        log: &Path,
+        timeout: Duration,
+    ) -> Result<Self> {
         command
             .process_group(0)
             .stdin(Stdio::null())
@@ -62,7 +67,10 @@ impl Running {
                         running.addr = addr.trim().to_string();
                         return Ok(running);
                     }
-                    None => bail!("{name} printed `{line}` instead of `listening ADDR` (log: {})", log.display()),
+                    None => bail!(
+                        "{name} printed `{line}` instead of `listening ADDR` (log: {})",
+                        log.display()
+                    ),
                 },
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -70,10 +78,16 @@ impl Running {
                 }
             }
             if let Some(status) = running.child.try_wait()? {
-                bail!("{name} exited ({status}) before listening (log: {})", log.display());
+                bail!(
+                    "{name} exited ({status}) before listening (log: {})",
+                    log.display()
+                );
             }
             if Instant::now() > deadline {
-                bail!("{name} did not listen within {timeout:?} (log: {})", log.display());
+                bail!(
+                    "{name} did not listen within {timeout:?} (log: {})",
+                    log.display()
+                );
             }
         }
     }

@@ -85,11 +85,21 @@ impl Figures {
             connect_total += seconds(connect.and_then(|c| c.get("total")));
             connect_count += connect.map_or(0.0, |c| num(c, "count"));
             connect_max = connect_max.max(seconds(connect.and_then(|c| c.get("max"))));
-            for statement in stats.get("statements").and_then(Value::as_array).into_iter().flatten() {
-                let text = statement.get("statement").and_then(Value::as_str).unwrap_or("?");
+            for statement in stats
+                .get("statements")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let text = statement
+                    .get("statement")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
                 let entry = statements.entry(text.to_string()).or_default();
                 entry.0 += num(statement, "calls") as u64;
-                entry.1 = entry.1.max(seconds(statement.pointer("/latency/p95")) * 1e3);
+                entry.1 = entry
+                    .1
+                    .max(seconds(statement.pointer("/latency/p95")) * 1e3);
             }
         }
         let mut statements: Vec<(String, u64, f64)> = statements
@@ -97,7 +107,7 @@ impl Figures {
             .filter(|(_, (calls, _))| *calls >= 100)
             .map(|(s, (c, p))| (s, c, p))
             .collect();
-        statements.sort_by(|a, b| b.1.cmp(&a.1));
+        statements.sort_by_key(|s| std::cmp::Reverse(s.1));
         statements.truncate(6);
         let l1_hits = delta(run, "lru.l1.hits");
         let l1_lookups = l1_hits + delta(run, "lru.l1.misses");
@@ -115,7 +125,11 @@ impl Figures {
             cpu_rated_machine: run.cpu_rated_percent / cores(),
             cpu_mix_machine: run.cpu_mix_percent / cores(),
             peak_rss_mb: run.peak_rss as f64 / 1e6,
-            connect_mean_ms: if connect_count > 0.0 { connect_total / connect_count * 1e3 } else { 0.0 },
+            connect_mean_ms: if connect_count > 0.0 {
+                connect_total / connect_count * 1e3
+            } else {
+                0.0
+            },
             connect_max_ms: connect_max * 1e3,
             l1_hit: ratio(l1_hits, l1_lookups),
             redis_hit: ratio(redis_hits, redis_lookups),
@@ -144,9 +158,24 @@ impl Report {
         let mut o = String::new();
         let figures: Vec<Figures> = self.runs.iter().map(Figures::of).collect();
         let ceiling_rps = num(&self.ceiling, "total.rps");
-        let _ = writeln!(o, "Perfect21 showcase — cargo xtask demo{}", if self.runs.len() > 1 { " --compare" } else { "" });
-        let _ = writeln!(o, "{}; closed loop, {} connections, mix user=80,tasks=15,report=5 for {:.0} s, Zipf(0.99) ids over the seeded users", self.machine, self.connections, self.duration);
-        let _ = writeln!(o, "Postgres, Redis, both upstreams, the showcase and loadgen share this machine; the two Postgres read endpoints are the same server.\n");
+        let _ = writeln!(
+            o,
+            "Perfect21 showcase — cargo xtask demo{}",
+            if self.runs.len() > 1 {
+                " --compare"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            o,
+            "{}; closed loop, {} connections, mix user=80,tasks=15,report=5 for {:.0} s, Zipf(0.99) ids over the seeded users",
+            self.machine, self.connections, self.duration
+        );
+        let _ = writeln!(
+            o,
+            "Postgres, Redis, both upstreams, the showcase and loadgen share this machine; the two Postgres read endpoints are the same server.\n"
+        );
         let _ = writeln!(
             o,
             "Ceiling (/health, a handler that does nothing, same server and middleware): {:.0} req/s, P50 {:.2} ms, P99 {:.2} ms\n",
@@ -162,21 +191,112 @@ impl Report {
         }
         let _ = writeln!(o, "{header}");
         let _ = writeln!(o, "{}", "-".repeat(header.len()));
-        type Row<'a> = (&'a str, &'a str, Box<dyn Fn(&Figures) -> (String, Option<&'static str>) + 'a>);
+        type Row<'a> = (
+            &'a str,
+            &'a str,
+            Box<dyn Fn(&Figures) -> (String, Option<&'static str>) + 'a>,
+        );
         let rows: Vec<Row<'_>> = vec![
-            ("API P50, mix", "—", Box::new(|f: &Figures| (format!("{:.2} ms", f.p50), None))),
-            ("API P95, mix", "< 200 ms (< 100 ms)", Box::new(|f: &Figures| (format!("{:.2} ms", f.p95), Some(verdict(f.p95 < 200.0, f.p95 < 100.0))))),
-            ("API P99, mix", "—", Box::new(|f: &Figures| (format!("{:.2} ms", f.p99), None))),
-            ("throughput, mix", "≥ 1000/s (≥ 2000/s)", Box::new(|f: &Figures| (format!("{:.0} req/s", f.mix_rps), Some(verdict(f.mix_rps >= 1000.0, f.mix_rps >= 2000.0))))),
-            ("errors, mix", "—", Box::new(|f: &Figures| (format!("{:.0}", f.errors), None))),
-            ("peak RSS (VmHWM)", "< 512 MB (< 256 MB)", Box::new(|f: &Figures| (format!("{:.1} MB", f.peak_rss_mb), Some(verdict(f.peak_rss_mb < 512.0, f.peak_rss_mb < 256.0))))),
-            ("CPU at 1000 req/s (share of machine)", "< 70 % (< 50 %)", Box::new(|f: &Figures| (format!("{:.1} %", f.cpu_rated_machine), Some(verdict(f.cpu_rated_machine < 70.0, f.cpu_rated_machine < 50.0))))),
-            ("P99 at 1000 req/s (open loop, CO-corr.)", "—", Box::new(|f: &Figures| (format!("{:.2} ms", f.rated_p99), None))),
-            ("CPU, mix saturated (share of machine)", "—", Box::new(|f: &Figures| (format!("{:.1} %", f.cpu_mix_machine), None))),
-            ("DB connect, mean (max)", "< 100 ms (< 50 ms)", Box::new(|f: &Figures| (format!("{:.1} ms ({:.1})", f.connect_mean_ms, f.connect_max_ms), Some(verdict(f.connect_mean_ms < 100.0, f.connect_mean_ms < 50.0))))),
-            ("cache hit rate, L1 + Redis", "> 85 % (> 95 %)", Box::new(|f: &Figures| (pct(f.combined_hit), f.combined_hit.map(|h| verdict(h > 0.85, h > 0.95)).or(Some("FAIL"))))),
-            ("  L1 hit rate (perfect21-lru)", "—", Box::new(|f: &Figures| (pct(f.l1_hit), None))),
-            ("  Redis hit rate (of L1 misses)", "—", Box::new(|f: &Figures| (pct(f.redis_hit), None))),
+            (
+                "API P50, mix",
+                "—",
+                Box::new(|f: &Figures| (format!("{:.2} ms", f.p50), None)),
+            ),
+            (
+                "API P95, mix",
+                "< 200 ms (< 100 ms)",
+                Box::new(|f: &Figures| {
+                    (
+                        format!("{:.2} ms", f.p95),
+                        Some(verdict(f.p95 < 200.0, f.p95 < 100.0)),
+                    )
+                }),
+            ),
+            (
+                "API P99, mix",
+                "—",
+                Box::new(|f: &Figures| (format!("{:.2} ms", f.p99), None)),
+            ),
+            (
+                "throughput, mix",
+                "≥ 1000/s (≥ 2000/s)",
+                Box::new(|f: &Figures| {
+                    (
+                        format!("{:.0} req/s", f.mix_rps),
+                        Some(verdict(f.mix_rps >= 1000.0, f.mix_rps >= 2000.0)),
+                    )
+                }),
+            ),
+            (
+                "errors, mix",
+                "—",
+                Box::new(|f: &Figures| (format!("{:.0}", f.errors), None)),
+            ),
+            (
+                "peak RSS (VmHWM)",
+                "< 512 MB (< 256 MB)",
+                Box::new(|f: &Figures| {
+                    (
+                        format!("{:.1} MB", f.peak_rss_mb),
+                        Some(verdict(f.peak_rss_mb < 512.0, f.peak_rss_mb < 256.0)),
+                    )
+                }),
+            ),
+            (
+                "CPU at 1000 req/s (share of machine)",
+                "< 70 % (< 50 %)",
+                Box::new(|f: &Figures| {
+                    (
+                        format!("{:.1} %", f.cpu_rated_machine),
+                        Some(verdict(
+                            f.cpu_rated_machine < 70.0,
+                            f.cpu_rated_machine < 50.0,
+                        )),
+                    )
+                }),
+            ),
+            (
+                "P99 at 1000 req/s (open loop, CO-corr.)",
+                "—",
+                Box::new(|f: &Figures| (format!("{:.2} ms", f.rated_p99), None)),
+            ),
+            (
+                "CPU, mix saturated (share of machine)",
+                "—",
+                Box::new(|f: &Figures| (format!("{:.1} %", f.cpu_mix_machine), None)),
+            ),
+            (
+                "DB connect, mean (max)",
+                "< 100 ms (< 50 ms)",
+                Box::new(|f: &Figures| {
+                    (
+                        format!("{:.1} ms ({:.1})", f.connect_mean_ms, f.connect_max_ms),
+                        Some(verdict(f.connect_mean_ms < 100.0, f.connect_mean_ms < 50.0)),
+                    )
+                }),
+            ),
+            (
+                "cache hit rate, L1 + Redis",
+                "> 85 % (> 95 %)",
+                Box::new(|f: &Figures| {
+                    (
+                        pct(f.combined_hit),
+                        f.combined_hit
+                            .map(|h| verdict(h > 0.85, h > 0.95))
+                            .or(Some("FAIL")),
+                    )
+                }),
+            ),
+            (
+                "  L1 hit rate (perfect21-lru)",
+                "—",
+                Box::new(|f: &Figures| (pct(f.l1_hit), None)),
+            ),
+            (
+                "  Redis hit rate (of L1 misses)",
+                "—",
+                Box::new(|f: &Figures| (pct(f.redis_hit), None)),
+            ),
         ];
         for (name, target, cell) in &rows {
             let mut line = format!("{name:<40} {target:<22}");
@@ -194,7 +314,10 @@ impl Report {
         for endpoint in ["user", "tasks", "report"] {
             let mut line = format!("  {endpoint:<8}");
             for run in &self.runs {
-                let e = run.mix.pointer(&format!("/endpoints/{endpoint}")).unwrap_or(&Value::Null);
+                let e = run
+                    .mix
+                    .pointer(&format!("/endpoints/{endpoint}"))
+                    .unwrap_or(&Value::Null);
                 let _ = write!(
                     line,
                     "  {:<9} {:>7.0}/s {:>7.2} {:>7.2}",
@@ -207,7 +330,11 @@ impl Report {
             let _ = writeln!(o, "{line}");
         }
         for (i, f) in figures.iter().enumerate() {
-            let _ = writeln!(o, "\nper-statement P95 from pg-stats ({}; since start, both read pools):", self.runs[i].mode);
+            let _ = writeln!(
+                o,
+                "\nper-statement P95 from pg-stats ({}; since start, both read pools):",
+                self.runs[i].mode
+            );
             for (statement, calls, p95) in &f.statements {
                 let short: String = statement.chars().take(90).collect();
                 let _ = writeln!(o, "  {p95:>8.2} ms  {calls:>8} calls  {short}");
@@ -219,13 +346,33 @@ impl Report {
         if let Some(f) = figures.first() {
             let share = f.profile_rps / ceiling_rps.max(1e-9);
             let rows = [
-                (format!("profile endpoint ≥ 25 % of the /health ceiling"), format!("{:.0} req/s = {:.1} %", f.profile_rps, share * 100.0), share >= 0.25),
-                (format!("profile endpoint P99 < 10 ms"), format!("{:.2} ms", f.profile_p99), f.profile_p99 < 10.0),
-                (format!("peak RSS < 64 MB"), format!("{:.1} MB", f.peak_rss_mb), f.peak_rss_mb < 64.0),
-                (format!("combined hit rate > 95 % (Zipf mix)"), pct(f.combined_hit), f.combined_hit.is_some_and(|h| h > 0.95)),
+                (
+                    "profile endpoint ≥ 25 % of the /health ceiling".to_string(),
+                    format!("{:.0} req/s = {:.1} %", f.profile_rps, share * 100.0),
+                    share >= 0.25,
+                ),
+                (
+                    "profile endpoint P99 < 10 ms".to_string(),
+                    format!("{:.2} ms", f.profile_p99),
+                    f.profile_p99 < 10.0,
+                ),
+                (
+                    "peak RSS < 64 MB".to_string(),
+                    format!("{:.1} MB", f.peak_rss_mb),
+                    f.peak_rss_mb < 64.0,
+                ),
+                (
+                    "combined hit rate > 95 % (Zipf mix)".to_string(),
+                    pct(f.combined_hit),
+                    f.combined_hit.is_some_and(|h| h > 0.95),
+                ),
             ];
             for (name, value, pass) in rows {
-                let _ = writeln!(o, "  {name:<50} {value:<26} {}", if pass { "pass" } else { "FAIL" });
+                let _ = writeln!(
+                    o,
+                    "  {name:<50} {value:<26} {}",
+                    if pass { "pass" } else { "FAIL" }
+                );
             }
         }
         if let [on, off] = figures.as_slice() {
@@ -238,19 +385,32 @@ impl Report {
                 format!("profile {profile:.1}×, mix {mix:.1}×"),
                 if profile >= 5.0 { "pass" } else { "FAIL" }
             );
-            let _ = writeln!(o, "    profile endpoint: {:.0} req/s with caches, {:.0} req/s without (P99 {:.2} ms vs {:.2} ms)", on.profile_rps, off.profile_rps, on.profile_p99, off.profile_p99);
+            let _ = writeln!(
+                o,
+                "    profile endpoint: {:.0} req/s with caches, {:.0} req/s without (P99 {:.2} ms vs {:.2} ms)",
+                on.profile_rps, off.profile_rps, on.profile_p99, off.profile_p99
+            );
         }
 
         // Each crate's stats.
         for run in &self.runs {
-            let _ = writeln!(o, "\nEach crate's stats at the end ({}; /metrics has them all, sections: {}):", run.mode, run.metrics_sections.join(" "));
+            let _ = writeln!(
+                o,
+                "\nEach crate's stats at the end ({}; /metrics has them all, sections: {}):",
+                run.mode,
+                run.metrics_sections.join(" ")
+            );
             for section in SECTIONS {
                 let value = run.after.get(section).unwrap_or(&Value::Null);
                 let _ = writeln!(o, "  {section}");
                 summarize(&mut o, "    ", value);
             }
         }
-        let _ = writeln!(o, "\nRelease build {:.0} s (incremental unless the target dir was empty); demo {:.0} s after the build. Files: target/demo/report.json, latency.svg, loadgen-*.json, *.log", self.build_seconds, self.wall_seconds);
+        let _ = writeln!(
+            o,
+            "\nRelease build {:.0} s (incremental unless the target dir was empty); demo {:.0} s after the build. Files: target/demo/report.json, latency.svg, loadgen-*.json, *.log",
+            self.build_seconds, self.wall_seconds
+        );
         o
     }
 
@@ -301,7 +461,9 @@ fn summarize(o: &mut String, indent: &str, value: &Value) {
     for (key, v) in map {
         match v {
             Value::Number(n) => scalars.push(format!("{key}={}", short(n.as_f64().unwrap_or(0.0)))),
-            Value::Object(m) if m.len() == 2 && m.contains_key("secs") && m.contains_key("nanos") => {
+            Value::Object(m)
+                if m.len() == 2 && m.contains_key("secs") && m.contains_key("nanos") =>
+            {
                 scalars.push(format!("{key}={:.3}ms", seconds(Some(v)) * 1e3));
             }
             Value::Object(_) | Value::Null => children.push((key, v)),
@@ -314,7 +476,10 @@ fn summarize(o: &mut String, indent: &str, value: &Value) {
         }
     }
     for (key, child) in children {
-        if child.as_object().is_some_and(|m| m.values().all(|v| !v.is_object() && !v.is_number())) {
+        if child
+            .as_object()
+            .is_some_and(|m| m.values().all(|v| !v.is_object() && !v.is_number()))
+        {
             continue;
         }
         let _ = writeln!(o, "{indent}{key}:");
@@ -323,5 +488,9 @@ fn summarize(o: &mut String, indent: &str, value: &Value) {
 }
 
 fn short(v: f64) -> String {
-    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.3}") }
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
 }
