@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use perfect21_pg_stats::redact_url as redact;
 
 /// Everything the showcase needs to start.
 #[derive(Clone)]
@@ -53,21 +54,6 @@ impl std::fmt::Debug for Config {
             .field("l1_bytes", &self.l1_bytes)
             .field("db_pool", &self.db_pool)
             .finish_non_exhaustive()
-    }
-}
-
-/// `scheme://user:password@host` becomes `scheme://user:***@host`.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find('/').unwrap_or(rest.len());
-    match rest[..end].rsplit_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{scheme}://{user}:***@{host}{}", &rest[end..])
-        }
-        _ => url.to_string(),
     }
 }
 
@@ -168,4 +154,46 @@ fn split_list(value: &str) -> Vec<String> {
         .map(|s| s.trim().trim_end_matches('/').to_string())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn refuses_bad_options_by_name_and_hides_passwords() {
+        let base = [
+            "--database-url",
+            "postgres://u:secret@h/db",
+            "--redis-url",
+            "redis://h",
+        ];
+        let ok = Config::from_args(&args(&base)).unwrap();
+        assert_eq!(ok.replica_url, ok.database_url);
+        assert!(!format!("{ok:?}").contains("secret"));
+        for (flag, value) in [
+            ("--users", "0"),
+            ("--db-pool", "0"),
+            ("--l1-bytes", "10"),
+            ("--port", "70000"),
+        ] {
+            let mut list = base.to_vec();
+            list.extend([flag, value]);
+            let error = Config::from_args(&args(&list)).unwrap_err();
+            assert!(format!("{error:#}").contains(flag), "{flag}: {error:#}");
+        }
+        let off = Config::from_args(&args(&[
+            "--database-url",
+            "postgres://h/db",
+            "--redis-url",
+            "",
+            "--no-cache",
+        ]));
+        assert!(!off.unwrap().cache);
+        assert!(Config::from_args(&args(&["--bogus", "1"])).is_err());
+    }
 }

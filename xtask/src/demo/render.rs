@@ -390,6 +390,11 @@ impl Report {
                 "    profile endpoint: {:.0} req/s with caches, {:.0} req/s without (P99 {:.2} ms vs {:.2} ms)",
                 on.profile_rps, off.profile_rps, on.profile_p99, off.profile_p99
             );
+            let _ = writeln!(
+                o,
+                "    upper bound here: /health ceiling ÷ profile without caches = {:.1}× (what a cache costing nothing could reach while loadgen, Postgres and Redis share the cores)",
+                ceiling_rps / off.profile_rps.max(1e-9)
+            );
         }
 
         // Each crate's stats.
