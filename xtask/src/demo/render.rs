@@ -281,9 +281,8 @@ impl Report {
                 Box::new(|f: &Figures| {
                     (
                         pct(f.combined_hit),
-                        f.combined_hit
-                            .map(|h| verdict(h > 0.85, h > 0.95))
-                            .or(Some("FAIL")),
+                        // No verdict where the caches are off by design.
+                        f.combined_hit.map(|h| verdict(h > 0.85, h > 0.95)),
                     )
                 }),
             ),
