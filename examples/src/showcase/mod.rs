@@ -72,7 +72,7 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The shared state (stats, caches).
     pub app: SharedApp,
-    /// Users seeded at this start (0 when the data was already there).
+    /// Whether this start seeded the tables (false when the seed was already there).
     pub seeded: bool,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     maintenance: tokio::task::JoinHandle<()>,
