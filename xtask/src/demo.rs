@@ -10,7 +10,9 @@
 //! 2. the ceiling — `/health`, a handler that does nothing, closed loop;
 //! 3. the profile endpoint alone, closed loop;
 //! 4. the original's rate — the mix at 1000 req/s, open loop (CPU is read here);
-//! 5. the mix (`user=80,tasks=15,report=5`) for `--duration` seconds, closed loop.
+//! 5. the mix (`user=80,tasks=15,report=5`) for `--duration` seconds, closed
+//!    loop, with upstream replica `b` answering 20 ms late (the balancer
+//!    should steer the report's calls to `a`).
 //!
 //! It samples the showcase's CPU time and peak RSS from `/proc`, reads its
 //! `/stats` before and after the mix (hit rates are over the mix only), and
@@ -33,6 +35,9 @@ use serde_json::Value;
 use crate::services::Services;
 use crate::{cargo, run, signals};
 use child::Running;
+
+/// How much slower the last upstream replica answers during the mix.
+pub(crate) const SLOW_UPSTREAM_MS: u64 = 20;
 
 /// What one mode (caches on, or off) measured.
 #[derive(Debug, Clone)]
@@ -273,6 +278,14 @@ fn run_mode(
         loadgen(bin, out, &format!("rated-{mode}"), &url, &rated_args)
     })?;
 
+    // One replica goes slow for the mix: the balancer should steer the
+    // report's upstream calls away from it.
+    let slow = upstreams
+        .last()
+        .map(|u| u.trim_start_matches("http://").to_string());
+    if let Some(slow) = &slow {
+        http::request(slow, "POST", &format!("/admin/delay?ms={SLOW_UPSTREAM_MS}"))?;
+    }
     let before = http::get_json(&showcase.addr, "/stats")?;
     let (mix_summary, cpu_mix_percent) = with_cpu(showcase.pid(), || {
         loadgen(
@@ -284,6 +297,9 @@ fn run_mode(
         )
     })?;
     let after = http::get_json(&showcase.addr, "/stats")?;
+    if let Some(slow) = &slow {
+        http::request(slow, "POST", "/admin/delay?ms=0")?;
+    }
     let (_, metrics) = http::get(&showcase.addr, "/metrics")?;
     let metrics_sections = metrics
         .lines()

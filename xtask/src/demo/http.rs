@@ -8,14 +8,22 @@ use anyhow::{Context, Result, bail};
 
 /// `GET path` on `addr`; returns the status and the body.
 pub(crate) fn get(addr: &str, path: &str) -> Result<(u16, String)> {
+    request(addr, "GET", path)
+}
+
+/// `method path` (no body) on `addr`; returns the status and the body.
+pub(crate) fn request(addr: &str, method: &str, path: &str) -> Result<(u16, String)> {
     let mut stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
+    )?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
     let text = String::from_utf8_lossy(&response);
     let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        bail!("GET {path}: no HTTP response");
+        bail!("{method} {path}: no HTTP response");
     };
     let status = head
         .split_whitespace()

@@ -139,6 +139,44 @@ impl Figures {
     }
 }
 
+/// Upstream calls per replica during the mix: `(endpoint, calls, share)`.
+pub(crate) fn upstream_requests(run: &ModeRun) -> Vec<(String, f64, f64)> {
+    let list = |stats: &Value| -> Vec<(String, f64)> {
+        stats
+            .pointer("/balancer/upstream/endpoints")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                (
+                    e.get("endpoint")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                        .to_string(),
+                    num(e, "requests"),
+                )
+            })
+            .collect()
+    };
+    let before = list(&run.before);
+    let after = list(&run.after);
+    let deltas: Vec<(String, f64)> = after
+        .into_iter()
+        .map(|(endpoint, n)| {
+            let was = before
+                .iter()
+                .find(|(e, _)| *e == endpoint)
+                .map_or(0.0, |(_, n)| *n);
+            (endpoint, n - was)
+        })
+        .collect();
+    let total: f64 = deltas.iter().map(|(_, n)| n).sum();
+    deltas
+        .into_iter()
+        .map(|(endpoint, n)| (endpoint, n, n / total.max(1.0)))
+        .collect()
+}
+
 /// `pass`, `pass (excellent)` or `FAIL`.
 fn verdict(pass: bool, excellent: bool) -> &'static str {
     match (pass, excellent) {
@@ -327,6 +365,18 @@ impl Report {
                 );
             }
             let _ = writeln!(o, "{line}");
+        }
+        let _ = writeln!(
+            o,
+            "\nupstream calls during the mix, the last replica answering {} ms late (perfect21-balancer, peak-EWMA):",
+            super::SLOW_UPSTREAM_MS
+        );
+        for run in &self.runs {
+            let shares: Vec<String> = upstream_requests(run)
+                .iter()
+                .map(|(endpoint, n, share)| format!("{endpoint} {n:.0} ({:.1} %)", share * 100.0))
+                .collect();
+            let _ = writeln!(o, "  {:<9} {}", run.mode, shares.join(", "));
         }
         for (i, f) in figures.iter().enumerate() {
             let _ = writeln!(
