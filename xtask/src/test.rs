@@ -139,6 +139,14 @@ fn steps(services: &Services, metadata: &Metadata) -> Result<Vec<Step>> {
             empty_note: "",
         },
         Step {
+            name: "examples",
+            commands: example_commands(metadata)
+                .into_iter()
+                .map(with_services)
+                .collect(),
+            empty_note: "no package has an example (crates/*/examples/*.rs)",
+        },
+        Step {
             name: "benches",
             commands: vec![with_services(benches)],
             empty_note: "",
@@ -154,6 +162,35 @@ fn steps(services: &Services, metadata: &Metadata) -> Result<Vec<Step>> {
             empty_note: "no crate asks for loom ([package.metadata.perfect21] loom = [...])",
         },
     ])
+}
+
+/// `cargo run -p NAME --example EXAMPLE` for every example of every
+/// package: each must build and finish successfully (they assert what they
+/// print). Same features as the test step, so nothing is rebuilt.
+fn example_commands(metadata: &Metadata) -> Vec<Command> {
+    metadata
+        .packages
+        .iter()
+        .flat_map(|package| {
+            package
+                .targets
+                .iter()
+                .filter(|target| target.kind.iter().any(|kind| kind == "example"))
+                .map(move |target| {
+                    let mut command = cargo::cargo();
+                    command.args([
+                        "run",
+                        "--quiet",
+                        "--all-features",
+                        "-p",
+                        &package.name,
+                        "--example",
+                        &target.name,
+                    ]);
+                    command
+                })
+        })
+        .collect()
 }
 
 /// `cargo +nightly miri test -p NAME ARGS…` for each crate that asks.
