@@ -145,10 +145,12 @@ async fn serves_every_endpoint_from_the_database_through_the_caches() {
         n(&first, "/lru/l1/misses") - n(&before, "/lru/l1/misses"),
         1
     );
-    assert_eq!(
-        n(&first, "/batch/submitted") - n(&before, "/batch/submitted"),
-        1
-    );
+    // One L1 miss: one MGET lookup, a Redis miss, one database load.
+    let delta = |after: &Value, path: &str| n(after, path) - n(&before, path);
+    assert_eq!(delta(&first, "/batch/redis_mget/submitted"), 1);
+    assert_eq!(delta(&first, "/batch/users_by_id/submitted"), 1);
+    assert_eq!(delta(&first, "/redis_cache/loader_runs"), 1);
+    assert_eq!(delta(&first, "/redis_cache/hits"), 0);
     assert_eq!(client.json("/api/users/7").await, user);
     let second = client.stats().await;
     assert_eq!(n(&second, "/lru/l1/hits") - n(&first, "/lru/l1/hits"), 1);
@@ -156,6 +158,15 @@ async fn serves_every_endpoint_from_the_database_through_the_caches() {
         n(&second, "/redis_cache/loader_runs"),
         n(&first, "/redis_cache/loader_runs")
     );
+    // Gone from L1 (another instance, or L1's TTL): the MGET finds it in
+    // Redis and the database is not asked.
+    running.app.profiles.l1.as_ref().unwrap().remove(&7);
+    assert_eq!(client.json("/api/users/7").await, user);
+    let third = client.stats().await;
+    let step = |path: &str| n(&third, path) - n(&second, path);
+    assert_eq!(step("/batch/redis_mget/submitted"), 1);
+    assert_eq!(step("/redis_cache/hits"), 1);
+    assert_eq!(step("/batch/users_by_id/submitted"), 0);
     assert_eq!(client.get("/api/users/999999").await.status(), 404);
 
     // Concurrent misses of distinct users: each answered with its own row.
@@ -170,8 +181,11 @@ async fn serves_every_endpoint_from_the_database_through_the_caches() {
         assert_eq!(answer["name"], format!("user {id}"));
     }
     let after = client.stats().await;
-    assert_eq!(n(&after, "/batch/completed"), n(&after, "/batch/submitted"));
-    assert!(n(&after, "/batch/batches") <= n(&after, "/batch/submitted"));
+    for batcher in ["/batch/redis_mget", "/batch/users_by_id"] {
+        let count = |field: &str| n(&after, &format!("{batcher}/{field}"));
+        assert_eq!(count("completed"), count("submitted"), "{batcher}");
+        assert!(count("batches") <= count("submitted"), "{batcher}");
+    }
 
     // Tasks: the open ones, soonest due first; the second read comes from the response cache.
     let tasks = client.get("/api/users/9/tasks").await;

@@ -1,7 +1,14 @@
 //! User profiles through three tiers: the in-process L1 (perfect21-lru,
-//! bounded by bytes) → Redis (perfect21-redis-cache `get_or_set`, TTL and
-//! single-flight) → a keyed batcher (perfect21-batch) that turns the
-//! concurrent misses into one `WHERE id = ANY($1)` through pg-stats.
+//! bounded by bytes) → Redis → Postgres, with perfect21-batch coalescing at
+//! both remote tiers:
+//!
+//! 1. concurrent L1 misses go to the `redis_mget` keyed batcher: one `MGET`
+//!    (perfect21-redis-cache `get_many`) for all of them;
+//! 2. the ids Redis lacks go through `get_or_set` (TTL, single-flight: a key
+//!    missed by two batches at once is still loaded once), whose loader
+//!    submits to the `users_by_id` keyed batcher: one `WHERE id = ANY($1)`
+//!    through pg-stats for all concurrent loads.
+//!
 //! With caching off, every request is one `WHERE id = $1`.
 
 use std::sync::Arc;
@@ -44,7 +51,7 @@ impl User {
 pub type BodyWeigher = fn(&i64, &Bytes) -> u64;
 /// The L1: user id → the JSON body served.
 pub type L1 = ConcurrentLru<i64, Bytes, DefaultHashBuilder, BodyWeigher>;
-/// Id → user, batched.
+/// Id → user, batched (a user that does not exist is `Ok(None)`).
 pub type UserBatcher = KeyedBatcher<i64, User, Arc<str>>;
 
 fn weigh(_: &i64, body: &Bytes) -> u64 {
@@ -94,6 +101,50 @@ pub fn batcher(db: SharedDb) -> Result<UserBatcher> {
     .map_err(|e| anyhow!("batcher: {e}"))
 }
 
+/// The Redis read path: concurrent L1 misses become one `MGET`; the ids it
+/// lacks are loaded through `get_or_set` → [`batcher`] → Postgres.
+pub fn redis_batcher(redis: RedisCache, users: UserBatcher) -> Result<UserBatcher> {
+    KeyedBatcher::builder(move |ids: Vec<i64>| {
+        let (redis, users) = (redis.clone(), users.clone());
+        async move {
+            let keys: Vec<String> = ids.iter().map(|id| key(*id)).collect();
+            let cached: Vec<Option<Option<User>>> = redis
+                .get_many(&keys)
+                .await
+                .map_err(|e| Arc::<str>::from(format!("redis MGET: {e}")))?;
+            let mut found = Vec::with_capacity(ids.len());
+            let mut loads = Vec::new();
+            for ((id, key), hit) in ids.into_iter().zip(keys).zip(cached) {
+                match hit {
+                    // A cached "no such user" is an answer too.
+                    Some(user) => found.extend(user.map(|u| (id, u))),
+                    None => {
+                        let (redis, users) = (redis.clone(), users.clone());
+                        loads.push(async move {
+                            let user = redis
+                                .get_or_set(&key, None, move || async move {
+                                    users.load(id).await.map_err(|e| e.to_string())
+                                })
+                                .await
+                                .map_err(|e| Arc::<str>::from(format!("{e}")))?;
+                            Ok::<_, Arc<str>>(user.map(|u| (id, u)))
+                        });
+                    }
+                }
+            }
+            for loaded in futures_util::future::join_all(loads).await {
+                found.extend(loaded?);
+            }
+            Ok::<_, Arc<str>>(found)
+        }
+    })
+    .name("redis_mget")
+    .max_batch_size(128)
+    .max_concurrent_batches(4)
+    .build()
+    .map_err(|e| anyhow!("MGET batcher: {e}"))
+}
+
 /// The profile service.
 #[derive(Debug, Clone)]
 pub struct Profiles {
@@ -101,7 +152,9 @@ pub struct Profiles {
     pub l1: Option<Arc<L1>>,
     /// The Redis tier (None with caching off).
     pub redis: Option<RedisCache>,
-    /// The batcher (None with caching off).
+    /// L1 misses → one `MGET` (None with caching off).
+    pub redis_reads: Option<UserBatcher>,
+    /// Redis misses → one `WHERE id = ANY($1)` (None with caching off).
     pub batcher: Option<UserBatcher>,
     /// Serialisation buffers.
     pub buffers: ObjectPool<Vec<u8>>,
@@ -121,14 +174,19 @@ impl Profiles {
         redis: Option<RedisCache>,
         batcher: Option<UserBatcher>,
         buffers: ObjectPool<Vec<u8>>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self> {
+        let redis_reads = match (&redis, &batcher) {
+            (Some(redis), Some(users)) => Some(redis_batcher(redis.clone(), users.clone())?),
+            _ => None,
+        };
+        Ok(Self {
             l1,
             redis,
+            redis_reads,
             batcher,
             buffers,
             db,
-        }
+        })
     }
 
     /// The JSON body of user `id`, or `None` when there is no such user.
@@ -138,17 +196,9 @@ impl Profiles {
         {
             return Ok(Some(body));
         }
-        let user = match (&self.redis, &self.batcher) {
-            (Some(redis), Some(batcher)) => {
-                let batcher = batcher.clone();
-                redis
-                    .get_or_set(&key(id), None, move || async move {
-                        batcher.load(id).await.map_err(|e| e.to_string())
-                    })
-                    .await
-                    .map_err(|e| anyhow!("{e}"))?
-            }
-            _ => self.direct(id).await?,
+        let user = match &self.redis_reads {
+            Some(reads) => reads.load(id).await.map_err(|e| anyhow!("{e}"))?,
+            None => self.direct(id).await?,
         };
         let Some(user) = user else { return Ok(None) };
         let body = self.encode(&user)?;

@@ -129,7 +129,7 @@ impl App {
             .spawn();
         let cache = config.cache;
         Ok(Arc::new(App {
-            profiles: Profiles::new(db.clone(), l1, redis, batcher, buffers),
+            profiles: Profiles::new(db.clone(), l1, redis, batcher, buffers)?,
             query_cache: cache
                 .then(|| QueryCache::new(4 << 20, Duration::from_secs(5)))
                 .transpose()?,
@@ -168,7 +168,14 @@ impl App {
                 "response_cache": opt(self.response_cache.as_ref().map(|c| serde_json::to_value(c.stats()))),
             },
             "redis_cache": opt(self.profiles.redis.as_ref().map(|c| serde_json::to_value(c.stats()))),
-            "batch": opt(self.profiles.batcher.as_ref().map(|b| serde_json::to_value(b.stats()))),
+            "batch": if self.config.cache {
+                json!({
+                    "redis_mget": opt(self.profiles.redis_reads.as_ref().map(|b| serde_json::to_value(b.stats()))),
+                    "users_by_id": opt(self.profiles.batcher.as_ref().map(|b| serde_json::to_value(b.stats()))),
+                })
+            } else {
+                Value::Null
+            },
             "pg_stats": {
                 "primary": to(serde_json::to_value(self.db.primary.stats())),
                 "replica": to(serde_json::to_value(self.db.replica.stats())),
