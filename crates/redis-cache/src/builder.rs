@@ -20,6 +20,8 @@ const MAX_REDIS_VALUE: usize = 512 * 1024 * 1024;
 pub struct RedisCacheBuilder<C = Json> {
     url: Option<String>,
     connection: Option<ConnectionManager>,
+    #[cfg(feature = "cluster")]
+    cluster_urls: Option<Vec<String>>,
     namespace: Option<String>,
     default_ttl: Option<Duration>,
     codec: C,
@@ -46,6 +48,7 @@ impl<C> std::fmt::Debug for RedisCacheBuilder<C> {
                     .map(|u| Redactor::new(u).url().to_owned()),
             )
             .field("connection", &self.connection.is_some())
+            .field("cluster", &self.cluster_debug())
             .field("namespace", &self.namespace)
             .field("default_ttl", &self.default_ttl)
             .field("compress_above", &self.compress_above)
@@ -56,11 +59,25 @@ impl<C> std::fmt::Debug for RedisCacheBuilder<C> {
     }
 }
 
+impl<C> RedisCacheBuilder<C> {
+    fn cluster_debug(&self) -> Option<String> {
+        #[cfg(feature = "cluster")]
+        return self
+            .cluster_urls
+            .as_deref()
+            .map(|u| Redactor::many(u).url().to_owned());
+        #[cfg(not(feature = "cluster"))]
+        None
+    }
+}
+
 impl RedisCacheBuilder<Json> {
     pub(crate) fn new() -> Self {
         Self {
             url: None,
             connection: None,
+            #[cfg(feature = "cluster")]
+            cluster_urls: None,
             namespace: None,
             default_ttl: None,
             codec: Json,
@@ -92,6 +109,23 @@ impl<C: Codec> RedisCacheBuilder<C> {
         self
     }
 
+    /// A Redis Cluster (feature `cluster`): the `redis://` URLs of some or
+    /// all of its nodes (the rest are discovered). Instead of
+    /// [`url`](Self::url) / [`connection`](Self::connection); the local tier
+    /// is not available on a cluster. Keys are spread over the slots by
+    /// their full name (`namespace:key`); name the namespace `{…}` (e.g.
+    /// `"{users}"`) to pin a whole namespace to one slot, so every batch
+    /// is one command, at the price of one node serving all of it.
+    #[cfg(feature = "cluster")]
+    pub fn cluster_urls<I, S>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.cluster_urls = Some(urls.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// The prefix of every key: `namespace:key` (required, 1–128 bytes).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = Some(namespace.into());
@@ -110,6 +144,8 @@ impl<C: Codec> RedisCacheBuilder<C> {
         RedisCacheBuilder {
             url: self.url,
             connection: self.connection,
+            #[cfg(feature = "cluster")]
+            cluster_urls: self.cluster_urls,
             namespace: self.namespace,
             default_ttl: self.default_ttl,
             codec,
@@ -198,9 +234,10 @@ impl<C: Codec> RedisCacheBuilder<C> {
     }
 
     /// Validates the options and connects.
-    pub async fn build(self) -> Result<RedisCache<C>> {
+    pub async fn build(mut self) -> Result<RedisCache<C>> {
         let namespace = self
             .namespace
+            .take()
             .ok_or_else(|| CacheError::config("namespace", "is required"))?;
         if namespace.is_empty() || namespace.len() > 128 {
             return Err(CacheError::config("namespace", "must be 1–128 bytes long"));
@@ -261,6 +298,10 @@ impl<C: Codec> RedisCacheBuilder<C> {
                 ));
             }
         }
+        #[cfg(feature = "cluster")]
+        if let Some(urls) = self.cluster_urls.take() {
+            return self.build_cluster(urls, namespace).await;
+        }
         let mut url_client = None;
         let (connection, redactor) = match (self.url, self.connection) {
             (Some(_), Some(_)) => {
@@ -295,7 +336,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
         #[cfg(feature = "local")]
         let (local_namespace, local_redactor) = (namespace.clone(), redactor.clone());
         let mut inner = Inner::new(
-            connection,
+            crate::backend::Backend::Manager(connection),
             redactor,
             namespace,
             self.default_ttl,
@@ -321,6 +362,61 @@ impl<C: Codec> RedisCacheBuilder<C> {
             inner.local = Some(local);
         }
         let _ = url_client;
+        Ok(RedisCache::from_inner(inner))
+    }
+}
+
+#[cfg(feature = "cluster")]
+impl<C: Codec> RedisCacheBuilder<C> {
+    async fn build_cluster(self, urls: Vec<String>, namespace: String) -> Result<RedisCache<C>> {
+        if self.url.is_some() || self.connection.is_some() {
+            return Err(CacheError::config(
+                "cluster_urls",
+                "give either `cluster_urls` or `url`/`connection`, not both",
+            ));
+        }
+        if urls.is_empty() {
+            return Err(CacheError::config(
+                "cluster_urls",
+                "needs at least one node URL",
+            ));
+        }
+        #[cfg(feature = "local")]
+        if self.local.is_some() {
+            return Err(CacheError::config(
+                "local_tier",
+                "is not available on a cluster (its invalidation uses plain pub/sub)",
+            ));
+        }
+        let redactor = Redactor::many(&urls);
+        let client = redis::cluster::ClusterClient::builder(urls)
+            .connection_timeout(self.connect_timeout)
+            .response_timeout(self.command_timeout)
+            .retries(2)
+            .build()
+            .map_err(|e| CacheError::config("cluster_urls", redactor.scrub(&e.to_string())))?;
+        let connection = client
+            .get_async_connection()
+            .await
+            .map_err(|e| CacheError::Redis(redactor.scrub(&e.to_string())))?;
+        let mut inner = Inner::new(
+            crate::backend::Backend::Cluster(connection),
+            redactor,
+            namespace,
+            self.default_ttl,
+            self.codec,
+            Framing {
+                compress_above: self.compress_above,
+                max_value_size: self.max_value_size,
+            },
+            self.command_timeout,
+            self.fail_open,
+            self.delete_corrupt,
+            self.scan_count,
+        );
+        inner.stale_grace = self.stale_grace;
+        // The cluster connection's response timeout bounds every command.
+        inner.wrap_timeout = false;
         Ok(RedisCache::from_inner(inner))
     }
 }

@@ -28,6 +28,18 @@ pub trait Codec: Send + Sync + 'static {
     const ID: u8;
     /// Serialises `value`.
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String>;
+    /// Serialises `value` at the end of `out` (what the cache calls: the
+    /// header byte is already there, so no second buffer or copy is
+    /// needed). The provided version appends [`encode`](Codec::encode)'s
+    /// bytes; override it when the format can write into a `Vec` directly.
+    fn encode_into<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        out.extend_from_slice(&self.encode(value)?);
+        Ok(())
+    }
     /// Deserialises a value written by [`encode`](Codec::encode).
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String>;
 }
@@ -41,6 +53,13 @@ impl Codec for Json {
     const ID: u8 = 1;
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String> {
         serde_json::to_vec(value).map_err(|e| e.to_string())
+    }
+    fn encode_into<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        serde_json::to_writer(out, value).map_err(|e| e.to_string())
     }
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String> {
         serde_json::from_slice(bytes).map_err(|e| e.to_string())
@@ -57,6 +76,13 @@ impl Codec for MsgPack {
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String> {
         rmp_serde::to_vec_named(value).map_err(|e| e.to_string())
     }
+    fn encode_into<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        rmp_serde::encode::write_named(out, value).map_err(|e| e.to_string())
+    }
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String> {
         rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
     }
@@ -71,6 +97,13 @@ impl Codec for MsgPackCompact {
     const ID: u8 = 3;
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, String> {
         rmp_serde::to_vec(value).map_err(|e| e.to_string())
+    }
+    fn encode_into<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        rmp_serde::encode::write(out, value).map_err(|e| e.to_string())
     }
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, String> {
         rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
@@ -106,24 +139,30 @@ impl Framing {
         value: &T,
         fresh_until: Option<u64>,
     ) -> Result<Vec<u8>> {
-        let payload = codec.encode(value).map_err(CacheError::Encode)?;
-        let mut out = Vec::with_capacity(13 + payload.len());
+        // Header first, then the payload straight into the same buffer.
+        let mut out = Vec::with_capacity(96);
         out.push(C::ID);
         if let Some(until) = fresh_until {
             out[0] |= FRESH_UNTIL;
             out.extend_from_slice(&until.to_le_bytes());
         }
-        match self.compress_above {
-            Some(threshold) if payload.len() >= threshold => {
-                let len = u32::try_from(payload.len()).map_err(|_| CacheError::ValueTooLarge {
-                    size: payload.len(),
-                    max: self.max_value_size,
-                })?;
-                out[0] |= COMPRESSED;
-                out.extend_from_slice(&len.to_le_bytes());
-                out.extend_from_slice(&lz4_flex::block::compress(&payload));
-            }
-            _ => out.extend_from_slice(&payload),
+        let start = out.len();
+        codec
+            .encode_into(value, &mut out)
+            .map_err(CacheError::Encode)?;
+        let payload_len = out.len() - start;
+        if let Some(threshold) = self.compress_above
+            && payload_len >= threshold
+        {
+            let len = u32::try_from(payload_len).map_err(|_| CacheError::ValueTooLarge {
+                size: payload_len,
+                max: self.max_value_size,
+            })?;
+            let compressed = lz4_flex::block::compress(&out[start..]);
+            out.truncate(start);
+            out[0] |= COMPRESSED;
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(&compressed);
         }
         if out.len() > self.max_value_size {
             return Err(CacheError::ValueTooLarge {

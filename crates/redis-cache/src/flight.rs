@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use crate::cache::RedisCache;
 use crate::codec::Codec;
 use crate::error::{CacheError, Result};
-use crate::stats::{CommandFamily, Counters};
+use crate::stats::{CommandFamily, Count, Counters};
 
 type Loaded = std::result::Result<Arc<dyn Any + Send + Sync>, CacheError>;
 type Load = BoxFuture<'static, Loaded>;
@@ -87,18 +87,18 @@ where
     Fut: Future<Output = std::result::Result<T, E>>,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    Counters::add(&counters.loader_runs, 1);
+    counters.add(Count::LoaderRuns, 1);
     match AssertUnwindSafe(async move { loader().await })
         .catch_unwind()
         .await
     {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => {
-            Counters::add(&counters.loader_errors, 1);
+            counters.add(Count::LoaderErrors, 1);
             Err(CacheError::Loader(Arc::from(e.into())))
         }
         Err(_) => {
-            Counters::add(&counters.loader_errors, 1);
+            counters.add(Count::LoaderErrors, 1);
             tracing::error!(target: "perfect21.redis_cache", key = full_key, "get_or_set loader panicked");
             Err(CacheError::LoadAbandoned)
         }
@@ -155,7 +155,7 @@ impl<C: Codec> RedisCache<C> {
             }
         };
         if joined {
-            Counters::add(&self.inner.counters.singleflight_joins, 1);
+            self.inner.counters.add(Count::SingleflightJoins, 1);
         }
         let value = load.await?;
         (*value).downcast_ref::<T>().cloned().ok_or_else(|| {
@@ -186,7 +186,7 @@ impl<C: Codec> RedisCache<C> {
                     self.decode_found_fresh::<T>(&full_key, raw).await
                 {
                     if fresh_until.is_some_and(|until| now_ms() >= until) {
-                        Counters::add(&counters.stale_served, 1);
+                        counters.add(Count::StaleServed, 1);
                         self.refresh_in_background(key, ttl, loader);
                     }
                     return Ok(Arc::new(value));

@@ -7,8 +7,11 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod backend;
 mod builder;
 mod cache;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod codec;
 mod error;
 mod flight;
