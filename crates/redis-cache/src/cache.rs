@@ -817,7 +817,8 @@ impl<C: Codec> RedisCache<C> {
         Ok(started.elapsed())
     }
 
-    /// `INFO stats memory clients keyspace`, parsed (always strict).
+    /// `INFO stats memory clients keyspace`, parsed (always strict); on a
+    /// cluster, the sum over its primaries.
     pub async fn server_stats(&self) -> Result<crate::server::ServerStats> {
         let cmd = redis::cmd("INFO")
             .arg("stats")
@@ -825,8 +826,19 @@ impl<C: Codec> RedisCache<C> {
             .arg("clients")
             .arg("keyspace")
             .to_owned();
-        let text: String = self.run(CommandFamily::Other, &cmd).await?;
-        Ok(crate::server::ServerStats::parse(&text))
+        // A cluster answers with one text per primary: their sum.
+        let reply: redis::Value = self.run(CommandFamily::Other, &cmd).await?;
+        let texts: Vec<redis::Value> = match reply {
+            redis::Value::Map(pairs) => pairs.into_iter().map(|(_, text)| text).collect(),
+            one => vec![one],
+        };
+        let mut stats = crate::server::ServerStats::default();
+        for text in texts {
+            let text: String = redis::from_redis_value(text)
+                .map_err(|e| CacheError::Redis(format!("INFO: {e}")))?;
+            stats.add(crate::server::ServerStats::parse(&text));
+        }
+        Ok(stats)
     }
 }
 
