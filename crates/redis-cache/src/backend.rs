@@ -1,6 +1,7 @@
 //! The connection under the cache: one multiplexed, auto-reconnecting
-//! `ConnectionManager` (the default, measured fastest), or a Redis Cluster
-//! connection (feature `cluster`).
+//! `ConnectionManager` (the default, measured fastest), a Redis Cluster
+//! connection (feature `cluster`), or a deadpool-redis / bb8-redis pool
+//! (features `deadpool`, `bb8`).
 
 use redis::aio::ConnectionManager;
 use redis::{Cmd, FromRedisValue, Pipeline, RedisResult, ToRedisArgs};
@@ -15,6 +16,22 @@ pub(crate) enum Backend {
     /// slot by the cache before they get here.
     #[cfg(feature = "cluster")]
     Cluster(redis::cluster_async::ClusterConnection),
+    /// A deadpool-redis pool of multiplexed connections.
+    #[cfg(feature = "deadpool")]
+    Deadpool(deadpool_redis::Pool),
+    /// A bb8-redis pool of multiplexed connections.
+    #[cfg(feature = "bb8")]
+    Bb8(bb8::Pool<bb8_redis::RedisConnectionManager>),
+}
+
+/// A pool that could not hand out a connection, as a Redis error.
+#[cfg(any(feature = "deadpool", feature = "bb8"))]
+fn pool_error(e: impl std::fmt::Display) -> redis::RedisError {
+    redis::RedisError::from((
+        redis::ErrorKind::Io,
+        "no connection from the pool",
+        e.to_string(),
+    ))
 }
 
 impl Backend {
@@ -24,6 +41,16 @@ impl Backend {
             Self::Manager(c) => cmd.query_async(&mut c.clone()).await,
             #[cfg(feature = "cluster")]
             Self::Cluster(c) => cmd.query_async(&mut c.clone()).await,
+            #[cfg(feature = "deadpool")]
+            Self::Deadpool(pool) => {
+                let mut c = pool.get().await.map_err(pool_error)?;
+                cmd.query_async(&mut c).await
+            }
+            #[cfg(feature = "bb8")]
+            Self::Bb8(pool) => {
+                let mut c = pool.get().await.map_err(pool_error)?;
+                cmd.query_async(&mut *c).await
+            }
         }
     }
 
@@ -36,6 +63,16 @@ impl Backend {
             Self::Manager(c) => pipe.query_async(&mut c.clone()).await,
             #[cfg(feature = "cluster")]
             Self::Cluster(c) => pipe.query_async(&mut c.clone()).await,
+            #[cfg(feature = "deadpool")]
+            Self::Deadpool(pool) => {
+                let mut c = pool.get().await.map_err(pool_error)?;
+                pipe.query_async(&mut c).await
+            }
+            #[cfg(feature = "bb8")]
+            Self::Bb8(pool) => {
+                let mut c = pool.get().await.map_err(pool_error)?;
+                pipe.query_async(&mut *c).await
+            }
         }
     }
 
@@ -44,7 +81,8 @@ impl Backend {
     pub(crate) fn cluster(&self) -> Option<&redis::cluster_async::ClusterConnection> {
         match self {
             Self::Cluster(c) => Some(c),
-            Self::Manager(_) => None,
+            #[allow(unreachable_patterns)]
+            _ => None,
         }
     }
 }

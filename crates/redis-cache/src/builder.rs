@@ -22,6 +22,9 @@ pub struct RedisCacheBuilder<C = Json> {
     connection: Option<ConnectionManager>,
     #[cfg(feature = "cluster")]
     cluster_urls: Option<Vec<String>>,
+    /// A caller's pool (features `deadpool`, `bb8`).
+    #[allow(dead_code)]
+    pool: Option<crate::backend::Backend>,
     namespace: Option<String>,
     default_ttl: Option<Duration>,
     codec: C,
@@ -48,6 +51,7 @@ impl<C> std::fmt::Debug for RedisCacheBuilder<C> {
                     .map(|u| Redactor::new(u).url().to_owned()),
             )
             .field("connection", &self.connection.is_some())
+            .field("pool", &self.pool.is_some())
             .field("cluster", &self.cluster_debug())
             .field("namespace", &self.namespace)
             .field("default_ttl", &self.default_ttl)
@@ -78,6 +82,7 @@ impl RedisCacheBuilder<Json> {
             connection: None,
             #[cfg(feature = "cluster")]
             cluster_urls: None,
+            pool: None,
             namespace: None,
             default_ttl: None,
             codec: Json,
@@ -126,6 +131,24 @@ impl<C: Codec> RedisCacheBuilder<C> {
         self
     }
 
+    /// Uses a deadpool-redis pool (feature `deadpool`) instead of a URL.
+    /// Each command takes a connection from the pool for its round trip;
+    /// the command timeout covers the wait for one too.
+    #[cfg(feature = "deadpool")]
+    pub fn deadpool(mut self, pool: deadpool_redis::Pool) -> Self {
+        self.pool = Some(crate::backend::Backend::Deadpool(pool));
+        self
+    }
+
+    /// Uses a bb8-redis pool (feature `bb8`) instead of a URL. Each
+    /// command takes a connection from the pool for its round trip; the
+    /// command timeout covers the wait for one too.
+    #[cfg(feature = "bb8")]
+    pub fn bb8(mut self, pool: bb8::Pool<bb8_redis::RedisConnectionManager>) -> Self {
+        self.pool = Some(crate::backend::Backend::Bb8(pool));
+        self
+    }
+
     /// The prefix of every key: `namespace:key` (required, 1–128 bytes).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = Some(namespace.into());
@@ -146,6 +169,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
             connection: self.connection,
             #[cfg(feature = "cluster")]
             cluster_urls: self.cluster_urls,
+            pool: self.pool,
             namespace: self.namespace,
             default_ttl: self.default_ttl,
             codec,
@@ -233,6 +257,32 @@ impl<C: Codec> RedisCacheBuilder<C> {
         self
     }
 
+    /// The cache's state over `backend`, from the validated options.
+    fn inner(
+        self,
+        backend: crate::backend::Backend,
+        redactor: Redactor,
+        namespace: String,
+    ) -> Inner<C> {
+        let mut inner = Inner::new(
+            backend,
+            redactor,
+            namespace,
+            self.default_ttl,
+            self.codec,
+            Framing {
+                compress_above: self.compress_above,
+                max_value_size: self.max_value_size,
+            },
+            self.command_timeout,
+            self.fail_open,
+            self.delete_corrupt,
+            self.scan_count,
+        );
+        inner.stale_grace = self.stale_grace;
+        inner
+    }
+
     /// Validates the options and connects.
     pub async fn build(mut self) -> Result<RedisCache<C>> {
         let namespace = self
@@ -302,8 +352,26 @@ impl<C: Codec> RedisCacheBuilder<C> {
         if let Some(urls) = self.cluster_urls.take() {
             return self.build_cluster(urls, namespace).await;
         }
+        if let Some(pool) = self.pool.take() {
+            if self.url.is_some() || self.connection.is_some() {
+                return Err(CacheError::config(
+                    "pool",
+                    "give one of `url`, `connection`, `deadpool`/`bb8`, not several",
+                ));
+            }
+            #[cfg(feature = "local")]
+            if self.local.is_some() {
+                return Err(CacheError::config(
+                    "local_tier",
+                    "needs `url`: it opens its own pub/sub connection",
+                ));
+            }
+            let mut inner = self.inner(pool, Redactor::new(""), namespace);
+            inner.wrap_timeout = true;
+            return Ok(RedisCache::from_inner(inner));
+        }
         let mut url_client = None;
-        let (connection, redactor) = match (self.url, self.connection) {
+        let (connection, redactor) = match (self.url.take(), self.connection.take()) {
             (Some(_), Some(_)) => {
                 return Err(CacheError::config(
                     "url",
@@ -334,28 +402,18 @@ impl<C: Codec> RedisCacheBuilder<C> {
             }
         };
         #[cfg(feature = "local")]
-        let (local_namespace, local_redactor) = (namespace.clone(), redactor.clone());
-        let mut inner = Inner::new(
+        let (local_namespace, local_redactor, local_options) =
+            (namespace.clone(), redactor.clone(), self.local);
+        let mut inner = self.inner(
             crate::backend::Backend::Manager(connection),
             redactor,
             namespace,
-            self.default_ttl,
-            self.codec,
-            Framing {
-                compress_above: self.compress_above,
-                max_value_size: self.max_value_size,
-            },
-            self.command_timeout,
-            self.fail_open,
-            self.delete_corrupt,
-            self.scan_count,
         );
-        inner.stale_grace = self.stale_grace;
         // Built from the URL, the connection's response timeout is the
         // command timeout already.
         inner.wrap_timeout = url_client.is_none();
         #[cfg(feature = "local")]
-        if let (Some(options), Some(client)) = (self.local, url_client.take()) {
+        if let (Some(options), Some(client)) = (local_options, url_client.take()) {
             let local = crate::local::Local::start(client, &local_namespace, options)
                 .await
                 .map_err(|e| CacheError::Redis(local_redactor.scrub(&e.to_string())))?;
@@ -369,10 +427,10 @@ impl<C: Codec> RedisCacheBuilder<C> {
 #[cfg(feature = "cluster")]
 impl<C: Codec> RedisCacheBuilder<C> {
     async fn build_cluster(self, urls: Vec<String>, namespace: String) -> Result<RedisCache<C>> {
-        if self.url.is_some() || self.connection.is_some() {
+        if self.url.is_some() || self.connection.is_some() || self.pool.is_some() {
             return Err(CacheError::config(
                 "cluster_urls",
-                "give either `cluster_urls` or `url`/`connection`, not both",
+                "give either `cluster_urls` or `url`/`connection`/a pool, not both",
             ));
         }
         if urls.is_empty() {
@@ -399,22 +457,11 @@ impl<C: Codec> RedisCacheBuilder<C> {
             .get_async_connection()
             .await
             .map_err(|e| CacheError::Redis(redactor.scrub(&e.to_string())))?;
-        let mut inner = Inner::new(
+        let mut inner = self.inner(
             crate::backend::Backend::Cluster(connection),
             redactor,
             namespace,
-            self.default_ttl,
-            self.codec,
-            Framing {
-                compress_above: self.compress_above,
-                max_value_size: self.max_value_size,
-            },
-            self.command_timeout,
-            self.fail_open,
-            self.delete_corrupt,
-            self.scan_count,
         );
-        inner.stale_grace = self.stale_grace;
         // The cluster connection's response timeout bounds every command.
         inner.wrap_timeout = false;
         Ok(RedisCache::from_inner(inner))
