@@ -22,6 +22,10 @@ pub struct RedisCacheBuilder<C = Json> {
     connection: Option<ConnectionManager>,
     #[cfg(feature = "cluster")]
     cluster_urls: Option<Vec<String>>,
+    /// PEM of the CA that `rediss://` servers are checked against
+    /// (feature `tls`; `None`: the system's roots).
+    #[cfg(feature = "tls")]
+    tls_root_cert: Option<Vec<u8>>,
     /// A caller's pool (features `deadpool`, `bb8`).
     #[allow(dead_code)]
     pool: Option<crate::backend::Backend>,
@@ -82,6 +86,8 @@ impl RedisCacheBuilder<Json> {
             connection: None,
             #[cfg(feature = "cluster")]
             cluster_urls: None,
+            #[cfg(feature = "tls")]
+            tls_root_cert: None,
             pool: None,
             namespace: None,
             default_ttl: None,
@@ -131,6 +137,15 @@ impl<C: Codec> RedisCacheBuilder<C> {
         self
     }
 
+    /// Trusts the CA in `pem` (PEM text) for `rediss://` URLs instead of
+    /// the system's roots (feature `tls`); applies to [`url`](Self::url)
+    /// and `cluster_urls`.
+    #[cfg(feature = "tls")]
+    pub fn tls_root_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_cert = Some(pem.into());
+        self
+    }
+
     /// Uses a deadpool-redis pool (feature `deadpool`) instead of a URL.
     /// Each command takes a connection from the pool for its round trip;
     /// the command timeout covers the wait for one too.
@@ -169,6 +184,8 @@ impl<C: Codec> RedisCacheBuilder<C> {
             connection: self.connection,
             #[cfg(feature = "cluster")]
             cluster_urls: self.cluster_urls,
+            #[cfg(feature = "tls")]
+            tls_root_cert: self.tls_root_cert,
             pool: self.pool,
             namespace: self.namespace,
             default_ttl: self.default_ttl,
@@ -255,6 +272,24 @@ impl<C: Codec> RedisCacheBuilder<C> {
     pub fn stale_while_revalidate(mut self, grace: Duration) -> Self {
         self.stale_grace = Some(grace);
         self
+    }
+
+    /// A client for `url`, with the TLS root when one was given.
+    fn client(&self, url: &str) -> redis::RedisResult<redis::Client> {
+        #[cfg(feature = "tls")]
+        {
+            install_crypto_provider();
+            if let Some(pem) = &self.tls_root_cert {
+                return redis::Client::build_with_tls(
+                    url,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem.clone()),
+                    },
+                );
+            }
+        }
+        redis::Client::open(url)
     }
 
     /// The cache's state over `backend`, from the validated options.
@@ -384,7 +419,8 @@ impl<C: Codec> RedisCacheBuilder<C> {
             (None, Some(connection)) => (connection, Redactor::new("")),
             (Some(url), None) => {
                 let redactor = Redactor::new(&url);
-                let client = redis::Client::open(url.as_str())
+                let client = self
+                    .client(&url)
                     .map_err(|e| CacheError::config("url", redactor.scrub(&e.to_string())))?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(self.connect_timeout))
@@ -447,7 +483,19 @@ impl<C: Codec> RedisCacheBuilder<C> {
             ));
         }
         let redactor = Redactor::many(&urls);
-        let client = redis::cluster::ClusterClient::builder(urls)
+        let builder = redis::cluster::ClusterClient::builder(urls);
+        #[cfg(feature = "tls")]
+        let builder = {
+            install_crypto_provider();
+            match &self.tls_root_cert {
+                Some(pem) => builder.certs(redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                }),
+                None => builder,
+            }
+        };
+        let client = builder
             .connection_timeout(self.connect_timeout)
             .response_timeout(self.command_timeout)
             .retries(2)
@@ -465,5 +513,14 @@ impl<C: Codec> RedisCacheBuilder<C> {
         // The cluster connection's response timeout bounds every command.
         inner.wrap_timeout = false;
         Ok(RedisCache::from_inner(inner))
+    }
+}
+
+/// rustls needs a process-wide crypto provider: ring, unless the
+/// application installed one already.
+#[cfg(feature = "tls")]
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }

@@ -25,6 +25,8 @@ pub struct RedisServer {
     binary: PathBuf,
     port: u16,
     cluster: bool,
+    /// The TLS port, for a server from [`RedisServer::start_tls`].
+    tls_port: Option<u16>,
     child: Option<Child>,
     // Declared last: dropped after the process is stopped.
     dir: ScratchDir,
@@ -34,6 +36,53 @@ impl RedisServer {
     /// Starts a standalone server on a free port and waits until it answers `PING`.
     pub fn start() -> Result<Self> {
         Self::start_on(None, false)
+    }
+
+    /// Starts a standalone server that also serves TLS on a second port
+    /// ([`tls_url`](Self::tls_url)), with a throwaway CA and a server
+    /// certificate for `127.0.0.1`/`localhost` made by the `openssl` CLI in
+    /// its scratch directory ([`ca_cert`](Self::ca_cert)). Clients need no
+    /// certificate of their own. The plain port stays open for readiness
+    /// checks and [`command`](Self::command).
+    pub fn start_tls() -> Result<Self> {
+        let openssl = binaries::require("openssl", "openssl")?;
+        let binary = binaries::require("redis-server", "redis-server")?;
+        let mut last_error = None;
+        for _ in 0..5 {
+            let dir = ScratchDir::new("redis-tls")?;
+            make_certificates(&openssl, dir.path())?;
+            let port = port::free_port("redis-server")?;
+            let tls_port = port::free_port("redis-server TLS")?;
+            if tls_port == port {
+                continue;
+            }
+            let mut server = Self {
+                binary: binary.clone(),
+                port,
+                cluster: false,
+                tls_port: Some(tls_port),
+                child: None,
+                dir,
+            };
+            match server.spawn() {
+                Ok(()) => return Ok(server),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or(Error::NoFreePort("redis-server TLS")))
+    }
+
+    /// `rediss://127.0.0.1:TLS_PORT` for a server from
+    /// [`start_tls`](Self::start_tls), `None` otherwise.
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls_port
+            .map(|port| format!("rediss://127.0.0.1:{port}"))
+    }
+
+    /// The PEM file of the CA that signed the TLS certificate (a server
+    /// from [`start_tls`](Self::start_tls)).
+    pub fn ca_cert(&self) -> Option<PathBuf> {
+        self.tls_port.map(|_| self.dir.path().join("ca.crt"))
     }
 
     /// Starts a server on `port` (Some) or a free one, in cluster mode when asked.
@@ -56,6 +105,7 @@ impl RedisServer {
                 binary: binary.clone(),
                 port,
                 cluster,
+                tls_port: None,
                 child: None,
                 dir,
             };
@@ -97,6 +147,18 @@ impl RedisServer {
                 File::create(self.dir.path().join("stderr.log"))
                     .context(|| "creating redis stderr log".into())?,
             );
+        if let Some(tls_port) = self.tls_port {
+            let dir = self.dir.path();
+            command
+                .args(["--tls-port", &tls_port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(dir.join("server.crt"))
+                .arg("--tls-key-file")
+                .arg(dir.join("server.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(dir.join("ca.crt"))
+                .args(["--tls-auth-clients", "no"]);
+        }
         if self.cluster {
             command
                 .args(["--cluster-enabled", "yes"])
@@ -198,4 +260,79 @@ impl Drop for RedisServer {
             process::stop_child(&mut child, Signal::SIGTERM, STOP_GRACE);
         }
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1/localhost, valid one day,
+/// written to `dir` as `ca.crt`, `server.crt` and `server.key`.
+fn make_certificates(openssl: &std::path::Path, dir: &std::path::Path) -> Result<()> {
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .context(|| "writing the certificate extensions".into())?;
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=perfect21 throwaway test CA",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "1",
+            "-extfile",
+            "server.ext",
+        ],
+    ];
+    for args in steps {
+        let output = Command::new(openssl)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .context(|| format!("running {}", openssl.display()))?;
+        if !output.status.success() {
+            return Err(Error::CommandFailed {
+                command: format!("openssl {}", args.join(" ")),
+                output: String::from_utf8_lossy(&output.stderr).into_owned(),
+            });
+        }
+    }
+    Ok(())
 }
