@@ -5,7 +5,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::cache::{Inner, RedisCache};
-use crate::codec::{Codec, Framing, Json};
+use crate::codec::{Codec, Compression, Framing, Json};
 use crate::error::{CacheError, Result};
 use crate::redact::Redactor;
 
@@ -33,6 +33,8 @@ pub struct RedisCacheBuilder<C = Json> {
     default_ttl: Option<Duration>,
     codec: C,
     compress_above: Option<usize>,
+    compression: Compression,
+    early: Option<crate::early::EarlyRefresh>,
     max_value_size: usize,
     command_timeout: Duration,
     connect_timeout: Duration,
@@ -93,6 +95,8 @@ impl RedisCacheBuilder<Json> {
             default_ttl: None,
             codec: Json,
             compress_above: None,
+            compression: Compression::Lz4,
+            early: None,
             max_value_size: 16 * 1024 * 1024,
             command_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(2),
@@ -191,6 +195,8 @@ impl<C: Codec> RedisCacheBuilder<C> {
             default_ttl: self.default_ttl,
             codec,
             compress_above: self.compress_above,
+            compression: self.compression,
+            early: self.early,
             max_value_size: self.max_value_size,
             command_timeout: self.command_timeout,
             connect_timeout: self.connect_timeout,
@@ -203,9 +209,48 @@ impl<C: Codec> RedisCacheBuilder<C> {
         }
     }
 
-    /// LZ4-compresses encoded values of at least `bytes` bytes (at least 1).
+    /// Compresses encoded values of at least `bytes` bytes (at least 1),
+    /// with LZ4 unless [`compression`](Self::compression) says otherwise.
     pub fn compress_above(mut self, bytes: usize) -> Self {
         self.compress_above = Some(bytes);
+        self
+    }
+
+    /// The compression used above [`compress_above`](Self::compress_above)
+    /// (default [`Compression::Lz4`]). Values read back whichever wrote
+    /// them: the header byte says.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Probabilistic early refresh for [`get_or_set`](RedisCache::get_or_set)
+    /// (XFetch): values it stores with a TTL carry their fresh-until time
+    /// and how long the load took (`Δ`); a `get_or_set` that finds one
+    /// refreshes it in the background, once per key per process, when
+    /// `now + Δ·beta·(−ln u) ≥ fresh_until` for a uniform random `u` —
+    /// rarely while the value is young, almost surely just before it
+    /// expires, so a hot key is reloaded before its expiry sends every
+    /// caller to the loader. `beta` is 0 < β ≤ 100 (1 is the paper's
+    /// choice; larger refreshes earlier). Counted in `early_refreshes`.
+    pub fn early_refresh(mut self, beta: f64) -> Self {
+        self.early = Some(crate::early::EarlyRefresh::new(beta));
+        self
+    }
+
+    /// Replaces the random source of [`early_refresh`](Self::early_refresh)
+    /// (for tests and simulations): `random()` returns `u` in [0, 1] —
+    /// 0 refreshes at once, 1 never before expiry. Without a prior
+    /// `early_refresh` it enables it with β = 1.
+    pub fn early_refresh_random(
+        mut self,
+        random: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Self {
+        let beta = self.early.as_ref().map_or(1.0, |e| e.beta);
+        self.early = Some(crate::early::EarlyRefresh {
+            beta,
+            random: std::sync::Arc::new(random),
+        });
         self
     }
 
@@ -308,6 +353,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
             Framing {
                 compress_above: self.compress_above,
                 max_value_size: self.max_value_size,
+                compression: self.compression,
             },
             self.command_timeout,
             self.fail_open,
@@ -315,6 +361,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
             self.scan_count,
         );
         inner.stale_grace = self.stale_grace;
+        inner.early = self.early;
         inner
     }
 
@@ -360,6 +407,20 @@ impl<C: Codec> RedisCacheBuilder<C> {
             return Err(CacheError::config(
                 "stale_while_revalidate",
                 "must be 1 ms – 1 day",
+            ));
+        }
+        #[cfg(feature = "zstd")]
+        if let Compression::Zstd { level } = self.compression
+            && !(1..=22).contains(&level)
+        {
+            return Err(CacheError::config("compression", "zstd level must be 1–22"));
+        }
+        if let Some(early) = &self.early
+            && !(early.beta > 0.0 && early.beta <= 100.0)
+        {
+            return Err(CacheError::config(
+                "early_refresh",
+                "beta must be a number above 0 and at most 100",
             ));
         }
         if !(1..=100_000).contains(&self.scan_count) {

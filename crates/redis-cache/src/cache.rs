@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::backend::{Backend, NsKey};
 use crate::builder::RedisCacheBuilder;
-use crate::codec::{Codec, Framing, Json};
+use crate::codec::{Codec, Framing, Json, Times};
 use crate::error::{CacheError, Result};
 use crate::flight::Flights;
 use crate::keys::escape_glob;
@@ -66,6 +66,8 @@ pub(crate) struct Inner<C> {
     pub(crate) scan_count: usize,
     pub(crate) counters: Counters,
     pub(crate) flights: Flights,
+    /// Probabilistic early refresh of `get_or_set`, if enabled.
+    pub(crate) early: Option<crate::early::EarlyRefresh>,
     /// Stale-while-revalidate grace of `get_or_set`, if enabled.
     pub(crate) stale_grace: Option<Duration>,
     /// Whether `timed` must bound commands itself (a caller's connection).
@@ -102,6 +104,7 @@ impl<C> Inner<C> {
             counters: Counters::new(),
             flights: Flights::default(),
             stale_grace: None,
+            early: None,
             wrap_timeout: true,
             #[cfg(feature = "local")]
             local: None,
@@ -314,11 +317,11 @@ impl<C: Codec> RedisCache<C> {
     pub(crate) fn encode_with<T: Serialize + ?Sized>(
         &self,
         value: &T,
-        fresh_until: Option<u64>,
+        times: Times,
     ) -> Result<Vec<u8>> {
         self.inner
             .framing
-            .encode_with(&self.inner.codec, value, fresh_until)
+            .encode_with(&self.inner.codec, value, times)
     }
 
     /// Turns one reply slot into a value, counting hit, miss or decode error.
@@ -338,16 +341,16 @@ impl<C: Codec> RedisCache<C> {
         &self,
         full_key: &str,
         raw: Option<Vec<u8>>,
-    ) -> Option<(T, Option<u64>)> {
+    ) -> Option<(T, Times)> {
         let mut tally = Tally::default();
         let found = self.decode_raw(raw.as_deref(), &mut tally);
         tally.flush(&self.inner.counters);
         match found {
-            Found::Value(value, fresh_until) => {
+            Found::Value(value, times) => {
                 if let Some(bytes) = &raw {
                     self.l1_put(full_key, bytes);
                 }
-                Some((value, fresh_until))
+                Some((value, times))
             }
             Found::Missing => None,
             Found::Corrupt => {
@@ -370,9 +373,9 @@ impl<C: Codec> RedisCache<C> {
         };
         tally.bytes_read += bytes.len() as u64;
         match self.inner.framing.decode_with(&self.inner.codec, bytes) {
-            Ok((value, fresh_until)) => {
+            Ok((value, times)) => {
                 tally.hits += 1;
-                Found::Value(value, fresh_until)
+                Found::Value(value, times)
             }
             Err(e) => {
                 tally.decode_errors += 1;
@@ -862,8 +865,8 @@ impl Tally {
 
 /// One decoded reply slot.
 pub(crate) enum Found<T> {
-    /// A value, with its fresh-until time if it has one.
-    Value(T, Option<u64>),
+    /// A value, with its header times.
+    Value(T, Times),
     /// The key does not exist.
     Missing,
     /// The value failed to decode.

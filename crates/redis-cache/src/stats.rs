@@ -80,6 +80,9 @@ pub struct CacheStats {
     /// `get_or_set` calls answered with a stale value while one background
     /// refresh ran (stale-while-revalidate).
     pub stale_served: u64,
+    /// `get_or_set` calls that found a fresh value and started its
+    /// probabilistic early refresh in the background (XFetch).
+    pub early_refreshes: u64,
     /// Value bytes received from Redis.
     pub bytes_read: u64,
     /// Value bytes sent to Redis.
@@ -122,11 +125,12 @@ pub(crate) enum Count {
     LoaderErrors,
     SingleflightJoins,
     StaleServed,
+    EarlyRefreshes,
     BytesRead,
     BytesWritten,
 }
 
-const COUNTS: usize = 14;
+const COUNTS: usize = 15;
 
 /// Shards of counters and histograms: a thread records into its own
 /// shard, so the tasks of different worker threads never bounce one
@@ -247,6 +251,7 @@ impl Counters {
             loader_errors: self.total(Count::LoaderErrors),
             singleflight_joins: self.total(Count::SingleflightJoins),
             stale_served: self.total(Count::StaleServed),
+            early_refreshes: self.total(Count::EarlyRefreshes),
             bytes_read: self.total(Count::BytesRead),
             bytes_written: self.total(Count::BytesWritten),
             latency,
