@@ -20,9 +20,11 @@ use crate::stats::{CacheStats, CommandFamily, Count, Counters};
 /// every key under one namespace, exact [`CacheStats`].
 ///
 /// Cheap to clone (one `Arc`); clones share the connection, the counters
-/// and the single-flight table. All commands go over one multiplexed,
-/// auto-reconnecting [`ConnectionManager`]: a cancelled call's reply is
-/// matched to that call and discarded, never handed to the next caller.
+/// and the single-flight table. By default all commands go over one
+/// multiplexed, auto-reconnecting `redis::aio::ConnectionManager`: a
+/// cancelled call's reply is matched to that call and discarded, never
+/// handed to the next caller. Features `cluster`, `deadpool` and `bb8`
+/// put a Redis Cluster or a connection pool underneath instead.
 pub struct RedisCache<C: Codec = Json> {
     pub(crate) inner: Arc<Inner<C>>,
 }
