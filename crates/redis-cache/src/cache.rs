@@ -772,6 +772,17 @@ impl<C: Codec> RedisCache<C> {
         }
     }
 
+    /// One `SCAN cursor MATCH glob COUNT scan_count` step.
+    pub(crate) fn scan_cmd(&self, cursor: u64, glob: &str) -> Cmd {
+        redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(glob)
+            .arg("COUNT")
+            .arg(self.inner.scan_count)
+            .to_owned()
+    }
+
     async fn clear_glob(&self, glob: &str) -> Result<u64> {
         #[cfg(feature = "cluster")]
         if self.inner.backend.cluster().is_some() {
@@ -780,13 +791,7 @@ impl<C: Codec> RedisCache<C> {
         let mut cursor: u64 = 0;
         let mut removed = 0u64;
         loop {
-            let cmd = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(glob)
-                .arg("COUNT")
-                .arg(self.inner.scan_count)
-                .to_owned();
+            let cmd = self.scan_cmd(cursor, glob);
             let step: Result<(u64, Vec<Vec<u8>>)> = self.run(CommandFamily::Scan, &cmd).await;
             let (next, keys) = match step {
                 Ok(step) => step,

@@ -137,13 +137,7 @@ impl<C: Codec> RedisCache<C> {
         for (host, port) in primaries {
             let mut cursor: u64 = 0;
             loop {
-                let cmd = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(glob)
-                    .arg("COUNT")
-                    .arg(self.inner.scan_count)
-                    .to_owned();
+                let cmd = self.scan_cmd(cursor, glob);
                 let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
                     host: host.clone(),
                     port,

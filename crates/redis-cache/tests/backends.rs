@@ -98,16 +98,14 @@ async fn bb8_dropped_futures_cause_no_crosstalk() {
 #[cfg(feature = "deadpool")]
 #[tokio::test]
 async fn a_pool_and_a_url_together_are_refused() {
-    let err = RedisCache::builder()
-        .deadpool(deadpool_pool())
-        .url(perfect21_testkit::env::redis_url())
-        .namespace("x")
-        .build()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, CacheError::Config { field: "pool", .. }),
-        "{err:?}"
+    support::assert_config_error(
+        RedisCache::builder()
+            .deadpool(deadpool_pool())
+            .url(perfect21_testkit::env::redis_url())
+            .namespace("x")
+            .build()
+            .await,
+        "pool",
     );
 }
 

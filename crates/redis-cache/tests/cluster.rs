@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use perfect21_redis_cache::{CacheError, RedisCache};
+use perfect21_redis_cache::RedisCache;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Notify;
 
@@ -283,38 +283,22 @@ async fn a_hash_tagged_namespace_lives_in_one_slot() {
 
 #[tokio::test]
 async fn cluster_options_are_validated_and_redacted() {
-    let err = RedisCache::builder()
-        .cluster_urls(Vec::<String>::new())
-        .namespace("x")
-        .build()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CacheError::Config {
-                field: "cluster_urls",
-                ..
-            }
-        ),
-        "{err:?}"
+    support::assert_config_error(
+        RedisCache::builder()
+            .cluster_urls(Vec::<String>::new())
+            .namespace("x")
+            .build()
+            .await,
+        "cluster_urls",
     );
-    let err = RedisCache::builder()
-        .cluster_urls(["redis://127.0.0.1:1"])
-        .url("redis://127.0.0.1:1")
-        .namespace("x")
-        .build()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CacheError::Config {
-                field: "cluster_urls",
-                ..
-            }
-        ),
-        "{err:?}"
+    support::assert_config_error(
+        RedisCache::builder()
+            .cluster_urls(["redis://127.0.0.1:1"])
+            .url("redis://127.0.0.1:1")
+            .namespace("x")
+            .build()
+            .await,
+        "cluster_urls",
     );
     let builder = RedisCache::builder()
         .cluster_urls([

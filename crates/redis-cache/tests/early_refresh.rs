@@ -8,8 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use perfect21_redis_cache::CacheError;
-
 const MINUTE: Option<Duration> = Some(Duration::from_secs(60));
 
 /// A loader that returns 1, 2, 3, … per run.
@@ -90,20 +88,9 @@ async fn a_draw_of_zero_refreshes_in_the_background_and_serves_the_current_value
 #[tokio::test]
 async fn beta_is_validated() {
     for beta in [0.0, -1.0, f64::NAN, 101.0] {
-        let err = support::builder("xf-bad")
-            .early_refresh(beta)
-            .build()
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                CacheError::Config {
-                    field: "early_refresh",
-                    ..
-                }
-            ),
-            "{err:?}"
+        support::assert_config_error(
+            support::builder("xf-bad").early_refresh(beta).build().await,
+            "early_refresh",
         );
     }
 }
@@ -145,20 +132,12 @@ async fn zstd_and_lz4_writers_share_a_namespace() {
         .await
         .unwrap();
     assert_eq!(stored[0], 0x81, "header: LZ4-compressed JSON");
-    let err = support::builder("zstd-bad")
-        .compression(Compression::Zstd { level: 0 })
-        .build()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CacheError::Config {
-                field: "compression",
-                ..
-            }
-        ),
-        "{err:?}"
+    support::assert_config_error(
+        support::builder("zstd-bad")
+            .compression(Compression::Zstd { level: 0 })
+            .build()
+            .await,
+        "compression",
     );
     lz4.clear_namespace().await.unwrap();
 }

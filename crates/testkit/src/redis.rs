@@ -46,30 +46,7 @@ impl RedisServer {
     /// checks and [`command`](Self::command).
     pub fn start_tls() -> Result<Self> {
         let openssl = binaries::require("openssl", "openssl")?;
-        let binary = binaries::require("redis-server", "redis-server")?;
-        let mut last_error = None;
-        for _ in 0..5 {
-            let dir = ScratchDir::new("redis-tls")?;
-            make_certificates(&openssl, dir.path())?;
-            let port = port::free_port("redis-server")?;
-            let tls_port = port::free_port("redis-server TLS")?;
-            if tls_port == port {
-                continue;
-            }
-            let mut server = Self {
-                binary: binary.clone(),
-                port,
-                cluster: false,
-                tls_port: Some(tls_port),
-                child: None,
-                dir,
-            };
-            match server.spawn() {
-                Ok(()) => return Ok(server),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or(Error::NoFreePort("redis-server TLS")))
+        Self::start_with(None, false, Some(&openssl))
     }
 
     /// `rediss://127.0.0.1:TLS_PORT` for a server from
@@ -87,11 +64,21 @@ impl RedisServer {
 
     /// Starts a server on `port` (Some) or a free one, in cluster mode when asked.
     pub(crate) fn start_on(port: Option<u16>, cluster: bool) -> Result<Self> {
+        Self::start_with(port, cluster, None)
+    }
+
+    /// [`start_on`](Self::start_on), with a TLS port and certificates when
+    /// given the `openssl` binary.
+    fn start_with(
+        port: Option<u16>,
+        cluster: bool,
+        openssl: Option<&std::path::Path>,
+    ) -> Result<Self> {
         let binary = binaries::require("redis-server", "redis-server")?;
-        let kind = if cluster {
-            "redis-cluster-node"
-        } else {
-            "redis"
+        let kind = match (cluster, openssl.is_some()) {
+            (true, _) => "redis-cluster-node",
+            (false, true) => "redis-tls",
+            (false, false) => "redis",
         };
         let attempts = if port.is_some() { 1 } else { 5 };
         let mut last_error = None;
@@ -101,11 +88,21 @@ impl RedisServer {
                 Some(p) => p,
                 None => port::free_port("redis-server")?,
             };
+            let tls_port = match openssl {
+                Some(openssl) => {
+                    make_certificates(openssl, dir.path())?;
+                    match port::free_port("redis-server TLS")? {
+                        taken if taken == port => continue,
+                        free => Some(free),
+                    }
+                }
+                None => None,
+            };
             let mut server = Self {
                 binary: binary.clone(),
                 port,
                 cluster,
-                tls_port: None,
+                tls_port,
                 child: None,
                 dir,
             };

@@ -27,6 +27,18 @@ pub(crate) fn builder(tag: &str) -> RedisCacheBuilder<Json> {
         .namespace(unique_namespace(tag))
 }
 
+/// Asserts that `result` is the configuration error of builder option
+/// `field`.
+pub(crate) fn assert_config_error<T: std::fmt::Debug>(
+    result: perfect21_redis_cache::Result<T>,
+    field: &str,
+) {
+    match result {
+        Err(perfect21_redis_cache::CacheError::Config { field: f, .. }) if f == field => {}
+        other => panic!("expected a config error naming `{field}`, got {other:?}"),
+    }
+}
+
 /// A strict cache (errors returned) on `REDIS_URL`.
 pub(crate) async fn cache(tag: &str) -> RedisCache {
     builder(tag)
