@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::{Cmd, FromRedisValue, Pipeline};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisWrite};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -465,7 +465,7 @@ impl<C: Codec> RedisCache<C> {
             return self.cluster_get_many(keys).await;
         }
         if !self.has_local() {
-            let mut cmd = redis::cmd("MGET");
+            let mut cmd = self.mget_cmd(keys);
             for key in keys {
                 cmd.arg(self.ns_key(key.as_ref()));
             }
@@ -498,6 +498,15 @@ impl<C: Codec> RedisCache<C> {
             out[i] = self.decode_found(&full[i], raw).await;
         }
         Ok(out)
+    }
+
+    /// An `MGET` with room reserved for the namespaced `keys` (which the
+    /// caller adds), so the command buffer is not regrown key by key.
+    pub(crate) fn mget_cmd<K: AsRef<str>>(&self, keys: &[K]) -> Cmd {
+        let mut cmd = redis::cmd("MGET");
+        let prefix = self.inner.namespace.len() + 1;
+        cmd.reserve_space_for_args(keys.iter().map(|k| prefix + k.as_ref().len()));
+        cmd
     }
 
     /// Runs one `MGET` of `keys` (already in `cmd`) and decodes the reply

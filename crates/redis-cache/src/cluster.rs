@@ -51,8 +51,8 @@ impl<C: Codec> RedisCache<C> {
     ) -> Result<Vec<Option<T>>> {
         let groups = self.slot_groups(keys);
         let replies = join_all(groups.iter().map(|group| async move {
-            let mut cmd = redis::cmd("MGET");
             let group_keys: Vec<&str> = group.iter().map(|&i| keys[i].as_ref()).collect();
+            let mut cmd = self.mget_cmd(&group_keys);
             for key in &group_keys {
                 cmd.arg(self.ns_key(key));
             }
