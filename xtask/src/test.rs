@@ -139,6 +139,14 @@ fn steps(services: &Services, metadata: &Metadata) -> Result<Vec<Step>> {
             empty_note: "",
         },
         Step {
+            name: "examples",
+            commands: example_commands(metadata)
+                .into_iter()
+                .map(with_services)
+                .collect(),
+            empty_note: "no package has an example (crates/*/examples/*.rs)",
+        },
+        Step {
             name: "benches",
             commands: vec![with_services(benches)],
             empty_note: "",
@@ -154,6 +162,40 @@ fn steps(services: &Services, metadata: &Metadata) -> Result<Vec<Step>> {
             empty_note: "no crate asks for loom ([package.metadata.perfect21] loom = [...])",
         },
     ])
+}
+
+/// Every example of every package (`crates/*/examples/*.rs`) must build and
+/// finish successfully: they assert what they print. One `cargo build
+/// --workspace --all-features --examples` (the test step's features, so
+/// nothing is rebuilt — `cargo run -p` would resolve each package's features
+/// anew and rebuild), then each binary from `target/debug/examples/`.
+fn example_commands(metadata: &Metadata) -> Vec<Command> {
+    let names: Vec<&str> = metadata
+        .packages
+        .iter()
+        .flat_map(|package| &package.targets)
+        .filter(|target| target.kind.iter().any(|kind| kind == "example"))
+        .map(|target| target.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let mut build = cargo::cargo();
+    build.args([
+        "build",
+        "--quiet",
+        "--workspace",
+        "--all-features",
+        "--examples",
+    ]);
+    let directory = metadata.target_directory.join("debug").join("examples");
+    std::iter::once(build)
+        .chain(names.into_iter().map(|name| {
+            let mut command = Command::new(directory.join(name));
+            command.current_dir(cargo::root());
+            command
+        }))
+        .collect()
 }
 
 /// `cargo +nightly miri test -p NAME ARGS…` for each crate that asks.
