@@ -11,7 +11,9 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::future::join_all;
-use perfect21_benches::redis_cache::{Record, full_key, raw_get, setup};
+use perfect21_benches::redis_cache::{
+    Record, batch_keys, full_key, raw_get, raw_get_many, raw_set, setup,
+};
 use perfect21_benches::service_url;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -75,19 +77,9 @@ fn benches(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("redis", &param), |b| {
             b.to_async(&rt).iter(|| {
                 join_all((0..tasks).map(|i| {
-                    let mut raw = raw.clone();
+                    let raw = raw.clone();
                     let value = value.clone();
-                    async move {
-                        let _: () = redis::cmd("SET")
-                            .arg(format!(
-                                "{}:w{i}",
-                                perfect21_benches::redis_cache::NAMESPACE
-                            ))
-                            .arg(serde_json::to_vec(&value).expect("json"))
-                            .query_async(&mut raw)
-                            .await
-                            .expect("SET");
-                    }
+                    async move { raw_set(raw, i, &value).await }
                 }))
             })
         });
@@ -100,34 +92,16 @@ fn benches(c: &mut Criterion) {
                 join_all((0..tasks).map(|t| {
                     let cache = cache.clone();
                     async move {
-                        let keys: Vec<String> = (0..100)
-                            .map(|i| format!("k{}", (t * 7 + i) % 1000))
-                            .collect();
-                        let v: Vec<Option<Record>> = cache.get_many(&keys).await.expect("get_many");
+                        let v: Vec<Option<Record>> =
+                            cache.get_many(&batch_keys(t)).await.expect("get_many");
                         v
                     }
                 }))
             })
         });
         group.bench_function(BenchmarkId::new("redis", &param), |b| {
-            b.to_async(&rt).iter(|| {
-                join_all((0..tasks).map(|t| {
-                    let mut raw = raw.clone();
-                    async move {
-                        let keys: Vec<String> = (0..100).map(|i| full_key(t * 7 + i)).collect();
-                        let v: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-                            .arg(&keys)
-                            .query_async(&mut raw)
-                            .await
-                            .expect("MGET");
-                        v.into_iter()
-                            .map(|b| {
-                                b.map(|b| serde_json::from_slice::<Record>(&b[1..]).expect("json"))
-                            })
-                            .collect::<Vec<_>>()
-                    }
-                }))
-            })
+            b.to_async(&rt)
+                .iter(|| join_all((0..tasks).map(|t| raw_get_many(raw.clone(), t))))
         });
         group.finish();
     }

@@ -68,3 +68,36 @@ pub async fn raw_get(mut raw: ConnectionManager, i: usize) -> Record {
         .expect("GET");
     serde_json::from_slice::<Record>(&v.expect("seeded")[1..]).expect("json")
 }
+
+/// The raw peer's write of `w{i}`: `SET` of the record's `serde_json`
+/// bytes under the namespaced key (no header byte: a hand-written
+/// cache-aside has none).
+pub async fn raw_set(mut raw: ConnectionManager, i: usize, value: &Record) {
+    let _: () = redis::cmd("SET")
+        .arg(format!("{NAMESPACE}:w{i}"))
+        .arg(serde_json::to_vec(value).expect("json"))
+        .query_async(&mut raw)
+        .await
+        .expect("SET");
+}
+
+/// The keys of batch `t`: 100 consecutive seeded keys from `t * 7`.
+pub fn batch_keys(t: usize) -> Vec<String> {
+    (0..100)
+        .map(|i| format!("k{}", (t * 7 + i) % KEYS))
+        .collect()
+}
+
+/// The raw peer's `get_many(100)` of batch `t`: one `MGET` and
+/// `serde_json` on every value, past the header byte.
+pub async fn raw_get_many(mut raw: ConnectionManager, t: usize) -> Vec<Option<Record>> {
+    let keys: Vec<String> = (0..100).map(|i| full_key(t * 7 + i)).collect();
+    let v: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+        .arg(&keys)
+        .query_async(&mut raw)
+        .await
+        .expect("MGET");
+    v.into_iter()
+        .map(|b| b.map(|b| serde_json::from_slice::<Record>(&b[1..]).expect("json")))
+        .collect()
+}

@@ -164,32 +164,37 @@ fn steps(services: &Services, metadata: &Metadata) -> Result<Vec<Step>> {
     ])
 }
 
-/// `cargo run -p NAME --example EXAMPLE` for every example of every
-/// package: each must build and finish successfully (they assert what they
-/// print). Same features as the test step, so nothing is rebuilt.
+/// Every example of every package (`crates/*/examples/*.rs`) must build and
+/// finish successfully: they assert what they print. One `cargo build
+/// --workspace --all-features --examples` (the test step's features, so
+/// nothing is rebuilt — `cargo run -p` would resolve each package's features
+/// anew and rebuild), then each binary from `target/debug/examples/`.
 fn example_commands(metadata: &Metadata) -> Vec<Command> {
-    metadata
+    let names: Vec<&str> = metadata
         .packages
         .iter()
-        .flat_map(|package| {
-            package
-                .targets
-                .iter()
-                .filter(|target| target.kind.iter().any(|kind| kind == "example"))
-                .map(move |target| {
-                    let mut command = cargo::cargo();
-                    command.args([
-                        "run",
-                        "--quiet",
-                        "--all-features",
-                        "-p",
-                        &package.name,
-                        "--example",
-                        &target.name,
-                    ]);
-                    command
-                })
-        })
+        .flat_map(|package| &package.targets)
+        .filter(|target| target.kind.iter().any(|kind| kind == "example"))
+        .map(|target| target.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let mut build = cargo::cargo();
+    build.args([
+        "build",
+        "--quiet",
+        "--workspace",
+        "--all-features",
+        "--examples",
+    ]);
+    let directory = metadata.target_directory.join("debug").join("examples");
+    std::iter::once(build)
+        .chain(names.into_iter().map(|name| {
+            let mut command = Command::new(directory.join(name));
+            command.current_dir(cargo::root());
+            command
+        }))
         .collect()
 }
 

@@ -1,7 +1,10 @@
 //! The machine's ceiling for perfect21-redis-cache: `redis-benchmark -t
-//! get,set -c 64` on the server of `REDIS_URL`, then `RedisCache::get` (hit)
-//! and the raw `redis` crate's GET with 64 requests in flight on the same
-//! server for the same time, written to
+//! get,set -c 64` on the server of `REDIS_URL`; then the overhead of
+//! `RedisCache` over the raw `redis` crate (same `ConnectionManager`, same
+//! work: `get` hit, `set`, `get_many(100)`) at 1 and 64 tasks, the two
+//! sides alternating in 0.25 s slices (ABBA order, 16 slices each) so a
+//! burst of load from another process lands on both rather than on one
+//! criterion row; and the local tier's invalidation delay. Written to
 //! `target/perfect21-results/redis_cache.json` for `cargo xtask bench`.
 //!
 //! Run: `REDIS_URL=redis://… cargo run --release -p perfect21-benches --bin redis_cache_ceiling`.
@@ -12,12 +15,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use perfect21_benches::redis_cache::{KEYS, Record, raw_get, setup};
+use perfect21_benches::redis_cache::{
+    KEYS, Record, batch_keys, raw_get, raw_get_many, raw_set, setup,
+};
 use perfect21_benches::results::{self, Record as Measured};
 
 const BENCH: &str = "redis_cache";
-const CLIENTS: usize = 64;
-const SECONDS: u64 = 5;
+const SLICE: Duration = Duration::from_millis(250);
+const SLICES: usize = 16;
 
 fn host_port(url: &str) -> (String, String) {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -46,8 +51,9 @@ fn redis_benchmark(url: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// Operations per second of `op` with `CLIENTS` tasks looping for SECONDS.
-async fn throughput<F, Fut>(op: F) -> f64
+/// Calls of `op` completed, and the seconds taken, with `clients` tasks
+/// looping for `slice`.
+async fn run_slice<F, Fut>(op: &F, clients: usize, slice: Duration) -> (u64, f64)
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,
@@ -56,23 +62,51 @@ where
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for t in 0..CLIENTS {
+    for t in 0..clients {
         let (stop, done, op) = (stop.clone(), done.clone(), op.clone());
         tasks.push(tokio::spawn(async move {
             let mut i = t;
             while !stop.load(Ordering::Relaxed) {
                 op(i % KEYS).await;
-                i += CLIENTS;
+                i += clients;
                 done.fetch_add(1, Ordering::Relaxed);
             }
         }));
     }
-    tokio::time::sleep(Duration::from_secs(SECONDS)).await;
+    tokio::time::sleep(slice).await;
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
         task.await.expect("task");
     }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    (
+        done.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64(),
+    )
+}
+
+/// Calls per second of `ours` and of `theirs`, alternating in ABBA order
+/// over SLICES slices each (after one warm-up slice each).
+async fn interleaved<A, FA, B, FB>(ours: A, theirs: B, clients: usize) -> (f64, f64)
+where
+    A: Fn(usize) -> FA + Clone + Send + 'static,
+    FA: Future<Output = ()> + Send,
+    B: Fn(usize) -> FB + Clone + Send + 'static,
+    FB: Future<Output = ()> + Send,
+{
+    run_slice(&ours, clients, SLICE).await;
+    run_slice(&theirs, clients, SLICE).await;
+    let (mut a, mut b) = ((0u64, 0f64), (0u64, 0f64));
+    for slice in 0..2 * SLICES {
+        let ours_turn = matches!(slice % 4, 0 | 3);
+        if ours_turn {
+            let (n, s) = run_slice(&ours, clients, SLICE).await;
+            a = (a.0 + n, a.1 + s);
+        } else {
+            let (n, s) = run_slice(&theirs, clients, SLICE).await;
+            b = (b.0 + n, b.1 + s);
+        }
+    }
+    (a.0 as f64 / a.1, b.0 as f64 / b.1)
 }
 
 /// Local tier: from the return of instance B's `set` until instance A's
@@ -135,33 +169,122 @@ fn main() {
             "req/s",
         ));
     }
-    let ours = rt.block_on(throughput(move |i| {
-        let cache = cache.clone();
-        async move {
-            let v: Option<Record> = cache.get(&format!("k{i}")).await.expect("get");
-            assert!(v.is_some());
+    let value = Record {
+        id: 1,
+        name: "name-1".into(),
+        score: 0.5,
+    };
+    let mut get_64 = 0.0;
+    for clients in [1usize, 64] {
+        let tasks = if clients == 1 { "1 task" } else { "64 tasks" };
+        let pairs = [
+            (
+                "get hit",
+                rt.block_on(interleaved(
+                    {
+                        let cache = cache.clone();
+                        move |i| {
+                            let cache = cache.clone();
+                            async move {
+                                let v: Option<Record> =
+                                    cache.get(&format!("k{i}")).await.expect("get");
+                                assert!(v.is_some());
+                            }
+                        }
+                    },
+                    {
+                        let raw = raw.clone();
+                        move |i| {
+                            let raw = raw.clone();
+                            async move {
+                                raw_get(raw, i).await;
+                            }
+                        }
+                    },
+                    clients,
+                )),
+            ),
+            (
+                "set",
+                rt.block_on(interleaved(
+                    {
+                        let (cache, value) = (cache.clone(), value.clone());
+                        move |i| {
+                            let (cache, value) = (cache.clone(), value.clone());
+                            async move {
+                                cache
+                                    .set(&format!("w{i}"), &value, None)
+                                    .await
+                                    .expect("set");
+                            }
+                        }
+                    },
+                    {
+                        let (raw, value) = (raw.clone(), value.clone());
+                        move |i| {
+                            let (raw, value) = (raw.clone(), value.clone());
+                            async move { raw_set(raw, i, &value).await }
+                        }
+                    },
+                    clients,
+                )),
+            ),
+            (
+                "get_many(100)",
+                rt.block_on(interleaved(
+                    {
+                        let cache = cache.clone();
+                        move |t| {
+                            let cache = cache.clone();
+                            async move {
+                                let v: Vec<Option<Record>> =
+                                    cache.get_many(&batch_keys(t)).await.expect("get_many");
+                                assert_eq!(v.len(), 100);
+                            }
+                        }
+                    },
+                    {
+                        let raw = raw.clone();
+                        move |t| {
+                            let raw = raw.clone();
+                            async move {
+                                assert_eq!(raw_get_many(raw, t).await.len(), 100);
+                            }
+                        }
+                    },
+                    clients,
+                )),
+            ),
+        ];
+        for (op, (ours, theirs)) in pairs {
+            if op == "get hit" && clients == 64 {
+                get_64 = ours;
+            }
+            // Time per call of RedisCache over that of the raw crate, − 1.
+            records.push(Measured::new(
+                BENCH,
+                format!("{op}, {tasks}, interleaved: RedisCache over raw redis"),
+                "overhead",
+                100.0 * (theirs / ours - 1.0),
+                "%",
+            ));
+            records.push(Measured::new(
+                BENCH,
+                format!("{op}, {tasks}, interleaved: perfect21"),
+                "throughput",
+                ours,
+                "calls/s",
+            ));
+            records.push(Measured::new(
+                BENCH,
+                format!("{op}, {tasks}, interleaved: raw redis crate"),
+                "throughput",
+                theirs,
+                "calls/s",
+            ));
         }
-    }));
-    let theirs = rt.block_on(throughput(move |i| {
-        let raw = raw.clone();
-        async move {
-            raw_get(raw, i).await;
-        }
-    }));
-    records.push(Measured::new(
-        BENCH,
-        "perfect21 get hit, 64 tasks",
-        "throughput",
-        ours,
-        "req/s",
-    ));
-    records.push(Measured::new(
-        BENCH,
-        "redis crate GET + serde_json, 64 tasks",
-        "throughput",
-        theirs,
-        "req/s",
-    ));
+    }
+    let ours = get_64;
     if let Some(ceiling) = ceiling_get {
         records.push(Measured::new(
             BENCH,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::cache::{Inner, RedisCache};
-use crate::codec::{Codec, Framing, Json};
+use crate::codec::{Codec, Compression, Framing, Json};
 use crate::error::{CacheError, Result};
 use crate::redact::Redactor;
 
@@ -20,10 +20,21 @@ const MAX_REDIS_VALUE: usize = 512 * 1024 * 1024;
 pub struct RedisCacheBuilder<C = Json> {
     url: Option<String>,
     connection: Option<ConnectionManager>,
+    #[cfg(feature = "cluster")]
+    cluster_urls: Option<Vec<String>>,
+    /// PEM of the CA that `rediss://` servers are checked against
+    /// (feature `tls`; `None`: the system's roots).
+    #[cfg(feature = "tls")]
+    tls_root_cert: Option<Vec<u8>>,
+    /// A caller's pool (features `deadpool`, `bb8`).
+    #[allow(dead_code)]
+    pool: Option<crate::backend::Backend>,
     namespace: Option<String>,
     default_ttl: Option<Duration>,
     codec: C,
     compress_above: Option<usize>,
+    compression: Compression,
+    early: Option<crate::early::EarlyRefresh>,
     max_value_size: usize,
     command_timeout: Duration,
     connect_timeout: Duration,
@@ -46,6 +57,8 @@ impl<C> std::fmt::Debug for RedisCacheBuilder<C> {
                     .map(|u| Redactor::new(u).url().to_owned()),
             )
             .field("connection", &self.connection.is_some())
+            .field("pool", &self.pool.is_some())
+            .field("cluster", &self.cluster_debug())
             .field("namespace", &self.namespace)
             .field("default_ttl", &self.default_ttl)
             .field("compress_above", &self.compress_above)
@@ -56,15 +69,34 @@ impl<C> std::fmt::Debug for RedisCacheBuilder<C> {
     }
 }
 
+impl<C> RedisCacheBuilder<C> {
+    fn cluster_debug(&self) -> Option<String> {
+        #[cfg(feature = "cluster")]
+        return self
+            .cluster_urls
+            .as_deref()
+            .map(|u| Redactor::many(u).url().to_owned());
+        #[cfg(not(feature = "cluster"))]
+        None
+    }
+}
+
 impl RedisCacheBuilder<Json> {
     pub(crate) fn new() -> Self {
         Self {
             url: None,
             connection: None,
+            #[cfg(feature = "cluster")]
+            cluster_urls: None,
+            #[cfg(feature = "tls")]
+            tls_root_cert: None,
+            pool: None,
             namespace: None,
             default_ttl: None,
             codec: Json,
             compress_above: None,
+            compression: Compression::Lz4,
+            early: None,
             max_value_size: 16 * 1024 * 1024,
             command_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(2),
@@ -92,6 +124,50 @@ impl<C: Codec> RedisCacheBuilder<C> {
         self
     }
 
+    /// A Redis Cluster (feature `cluster`): the `redis://` URLs of some or
+    /// all of its nodes (the rest are discovered). Instead of
+    /// [`url`](Self::url) / [`connection`](Self::connection); the local tier
+    /// is not available on a cluster. Keys are spread over the slots by
+    /// their full name (`namespace:key`); name the namespace `{…}` (e.g.
+    /// `"{users}"`) to pin a whole namespace to one slot, so every batch
+    /// is one command, at the price of one node serving all of it.
+    #[cfg(feature = "cluster")]
+    pub fn cluster_urls<I, S>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.cluster_urls = Some(urls.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Trusts the CA in `pem` (PEM text) for `rediss://` URLs instead of
+    /// the system's roots (feature `tls`); applies to [`url`](Self::url)
+    /// and `cluster_urls`.
+    #[cfg(feature = "tls")]
+    pub fn tls_root_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_cert = Some(pem.into());
+        self
+    }
+
+    /// Uses a deadpool-redis pool (feature `deadpool`) instead of a URL.
+    /// Each command takes a connection from the pool for its round trip;
+    /// the command timeout covers the wait for one too.
+    #[cfg(feature = "deadpool")]
+    pub fn deadpool(mut self, pool: deadpool_redis::Pool) -> Self {
+        self.pool = Some(crate::backend::Backend::Deadpool(pool));
+        self
+    }
+
+    /// Uses a bb8-redis pool (feature `bb8`) instead of a URL. Each
+    /// command takes a connection from the pool for its round trip; the
+    /// command timeout covers the wait for one too.
+    #[cfg(feature = "bb8")]
+    pub fn bb8(mut self, pool: bb8::Pool<bb8_redis::RedisConnectionManager>) -> Self {
+        self.pool = Some(crate::backend::Backend::Bb8(pool));
+        self
+    }
+
     /// The prefix of every key: `namespace:key` (required, 1–128 bytes).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = Some(namespace.into());
@@ -110,10 +186,17 @@ impl<C: Codec> RedisCacheBuilder<C> {
         RedisCacheBuilder {
             url: self.url,
             connection: self.connection,
+            #[cfg(feature = "cluster")]
+            cluster_urls: self.cluster_urls,
+            #[cfg(feature = "tls")]
+            tls_root_cert: self.tls_root_cert,
+            pool: self.pool,
             namespace: self.namespace,
             default_ttl: self.default_ttl,
             codec,
             compress_above: self.compress_above,
+            compression: self.compression,
+            early: self.early,
             max_value_size: self.max_value_size,
             command_timeout: self.command_timeout,
             connect_timeout: self.connect_timeout,
@@ -126,9 +209,48 @@ impl<C: Codec> RedisCacheBuilder<C> {
         }
     }
 
-    /// LZ4-compresses encoded values of at least `bytes` bytes (at least 1).
+    /// Compresses encoded values of at least `bytes` bytes (at least 1),
+    /// with LZ4 unless [`compression`](Self::compression) says otherwise.
     pub fn compress_above(mut self, bytes: usize) -> Self {
         self.compress_above = Some(bytes);
+        self
+    }
+
+    /// The compression used above [`compress_above`](Self::compress_above)
+    /// (default [`Compression::Lz4`]). Values read back whichever wrote
+    /// them: the header byte says.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Probabilistic early refresh for [`get_or_set`](RedisCache::get_or_set)
+    /// (XFetch): values it stores with a TTL carry their fresh-until time
+    /// and how long the load took (`Δ`); a `get_or_set` that finds one
+    /// refreshes it in the background, once per key per process, when
+    /// `now + Δ·beta·(−ln u) ≥ fresh_until` for a uniform random `u` —
+    /// rarely while the value is young, almost surely just before it
+    /// expires, so a hot key is reloaded before its expiry sends every
+    /// caller to the loader. `beta` is 0 < β ≤ 100 (1 is the paper's
+    /// choice; larger refreshes earlier). Counted in `early_refreshes`.
+    pub fn early_refresh(mut self, beta: f64) -> Self {
+        self.early = Some(crate::early::EarlyRefresh::new(beta));
+        self
+    }
+
+    /// Replaces the random source of [`early_refresh`](Self::early_refresh)
+    /// (for tests and simulations): `random()` returns `u` in [0, 1] —
+    /// 0 refreshes at once, 1 never before expiry. Without a prior
+    /// `early_refresh` it enables it with β = 1.
+    pub fn early_refresh_random(
+        mut self,
+        random: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Self {
+        let beta = self.early.as_ref().map_or(1.0, |e| e.beta);
+        self.early = Some(crate::early::EarlyRefresh {
+            beta,
+            random: std::sync::Arc::new(random),
+        });
         self
     }
 
@@ -197,10 +319,57 @@ impl<C: Codec> RedisCacheBuilder<C> {
         self
     }
 
+    /// A client for `url`, with the TLS root when one was given.
+    fn client(&self, url: &str) -> redis::RedisResult<redis::Client> {
+        #[cfg(feature = "tls")]
+        {
+            install_crypto_provider();
+            if let Some(pem) = &self.tls_root_cert {
+                return redis::Client::build_with_tls(
+                    url,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem.clone()),
+                    },
+                );
+            }
+        }
+        redis::Client::open(url)
+    }
+
+    /// The cache's state over `backend`, from the validated options.
+    fn inner(
+        self,
+        backend: crate::backend::Backend,
+        redactor: Redactor,
+        namespace: String,
+    ) -> Inner<C> {
+        let mut inner = Inner::new(
+            backend,
+            redactor,
+            namespace,
+            self.default_ttl,
+            self.codec,
+            Framing {
+                compress_above: self.compress_above,
+                max_value_size: self.max_value_size,
+                compression: self.compression,
+            },
+            self.command_timeout,
+            self.fail_open,
+            self.delete_corrupt,
+            self.scan_count,
+        );
+        inner.stale_grace = self.stale_grace;
+        inner.early = self.early;
+        inner
+    }
+
     /// Validates the options and connects.
-    pub async fn build(self) -> Result<RedisCache<C>> {
+    pub async fn build(mut self) -> Result<RedisCache<C>> {
         let namespace = self
             .namespace
+            .take()
             .ok_or_else(|| CacheError::config("namespace", "is required"))?;
         if namespace.is_empty() || namespace.len() > 128 {
             return Err(CacheError::config("namespace", "must be 1–128 bytes long"));
@@ -240,6 +409,20 @@ impl<C: Codec> RedisCacheBuilder<C> {
                 "must be 1 ms – 1 day",
             ));
         }
+        #[cfg(feature = "zstd")]
+        if let Compression::Zstd { level } = self.compression
+            && !(1..=22).contains(&level)
+        {
+            return Err(CacheError::config("compression", "zstd level must be 1–22"));
+        }
+        if let Some(early) = &self.early
+            && !(early.beta > 0.0 && early.beta <= 100.0)
+        {
+            return Err(CacheError::config(
+                "early_refresh",
+                "beta must be a number above 0 and at most 100",
+            ));
+        }
         if !(1..=100_000).contains(&self.scan_count) {
             return Err(CacheError::config("scan_count", "must be 1–100000"));
         }
@@ -261,8 +444,30 @@ impl<C: Codec> RedisCacheBuilder<C> {
                 ));
             }
         }
+        #[cfg(feature = "cluster")]
+        if let Some(urls) = self.cluster_urls.take() {
+            return self.build_cluster(urls, namespace).await;
+        }
+        if let Some(pool) = self.pool.take() {
+            if self.url.is_some() || self.connection.is_some() {
+                return Err(CacheError::config(
+                    "pool",
+                    "give one of `url`, `connection`, `deadpool`/`bb8`, not several",
+                ));
+            }
+            #[cfg(feature = "local")]
+            if self.local.is_some() {
+                return Err(CacheError::config(
+                    "local_tier",
+                    "needs `url`: it opens its own pub/sub connection",
+                ));
+            }
+            let mut inner = self.inner(pool, Redactor::new(""), namespace);
+            inner.wrap_timeout = true;
+            return Ok(RedisCache::from_inner(inner));
+        }
         let mut url_client = None;
-        let (connection, redactor) = match (self.url, self.connection) {
+        let (connection, redactor) = match (self.url.take(), self.connection.take()) {
             (Some(_), Some(_)) => {
                 return Err(CacheError::config(
                     "url",
@@ -275,7 +480,8 @@ impl<C: Codec> RedisCacheBuilder<C> {
             (None, Some(connection)) => (connection, Redactor::new("")),
             (Some(url), None) => {
                 let redactor = Redactor::new(&url);
-                let client = redis::Client::open(url.as_str())
+                let client = self
+                    .client(&url)
                     .map_err(|e| CacheError::config("url", redactor.scrub(&e.to_string())))?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(self.connect_timeout))
@@ -293,28 +499,18 @@ impl<C: Codec> RedisCacheBuilder<C> {
             }
         };
         #[cfg(feature = "local")]
-        let (local_namespace, local_redactor) = (namespace.clone(), redactor.clone());
-        let mut inner = Inner::new(
-            connection,
+        let (local_namespace, local_redactor, local_options) =
+            (namespace.clone(), redactor.clone(), self.local);
+        let mut inner = self.inner(
+            crate::backend::Backend::Manager(connection),
             redactor,
             namespace,
-            self.default_ttl,
-            self.codec,
-            Framing {
-                compress_above: self.compress_above,
-                max_value_size: self.max_value_size,
-            },
-            self.command_timeout,
-            self.fail_open,
-            self.delete_corrupt,
-            self.scan_count,
         );
-        inner.stale_grace = self.stale_grace;
         // Built from the URL, the connection's response timeout is the
         // command timeout already.
         inner.wrap_timeout = url_client.is_none();
         #[cfg(feature = "local")]
-        if let (Some(options), Some(client)) = (self.local, url_client.take()) {
+        if let (Some(options), Some(client)) = (local_options, url_client.take()) {
             let local = crate::local::Local::start(client, &local_namespace, options)
                 .await
                 .map_err(|e| CacheError::Redis(local_redactor.scrub(&e.to_string())))?;
@@ -322,5 +518,70 @@ impl<C: Codec> RedisCacheBuilder<C> {
         }
         let _ = url_client;
         Ok(RedisCache::from_inner(inner))
+    }
+}
+
+#[cfg(feature = "cluster")]
+impl<C: Codec> RedisCacheBuilder<C> {
+    async fn build_cluster(self, urls: Vec<String>, namespace: String) -> Result<RedisCache<C>> {
+        if self.url.is_some() || self.connection.is_some() || self.pool.is_some() {
+            return Err(CacheError::config(
+                "cluster_urls",
+                "give either `cluster_urls` or `url`/`connection`/a pool, not both",
+            ));
+        }
+        if urls.is_empty() {
+            return Err(CacheError::config(
+                "cluster_urls",
+                "needs at least one node URL",
+            ));
+        }
+        #[cfg(feature = "local")]
+        if self.local.is_some() {
+            return Err(CacheError::config(
+                "local_tier",
+                "is not available on a cluster (its invalidation uses plain pub/sub)",
+            ));
+        }
+        let redactor = Redactor::many(&urls);
+        let builder = redis::cluster::ClusterClient::builder(urls);
+        #[cfg(feature = "tls")]
+        let builder = {
+            install_crypto_provider();
+            match &self.tls_root_cert {
+                Some(pem) => builder.certs(redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                }),
+                None => builder,
+            }
+        };
+        let client = builder
+            .connection_timeout(self.connect_timeout)
+            .response_timeout(self.command_timeout)
+            .retries(2)
+            .build()
+            .map_err(|e| CacheError::config("cluster_urls", redactor.scrub(&e.to_string())))?;
+        let connection = client
+            .get_async_connection()
+            .await
+            .map_err(|e| CacheError::Redis(redactor.scrub(&e.to_string())))?;
+        let mut inner = self.inner(
+            crate::backend::Backend::Cluster(connection),
+            redactor,
+            namespace,
+        );
+        // The cluster connection's response timeout bounds every command.
+        inner.wrap_timeout = false;
+        Ok(RedisCache::from_inner(inner))
+    }
+}
+
+/// rustls needs a process-wide crypto provider: ring, unless the
+/// application installed one already.
+#[cfg(feature = "tls")]
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }

@@ -3,26 +3,28 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
-use redis::{Cmd, FromRedisValue, Pipeline};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisWrite};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::backend::{Backend, NsKey};
 use crate::builder::RedisCacheBuilder;
-use crate::codec::{Codec, Framing, Json};
+use crate::codec::{Codec, Framing, Json, Times};
 use crate::error::{CacheError, Result};
 use crate::flight::Flights;
 use crate::keys::escape_glob;
 use crate::redact::Redactor;
-use crate::stats::{CacheStats, CommandFamily, Counters};
+use crate::stats::{CacheStats, CommandFamily, Count, Counters};
 
 /// A cache-aside client over Redis: typed values through a [`Codec`],
 /// every key under one namespace, exact [`CacheStats`].
 ///
 /// Cheap to clone (one `Arc`); clones share the connection, the counters
-/// and the single-flight table. All commands go over one multiplexed,
-/// auto-reconnecting [`ConnectionManager`]: a cancelled call's reply is
-/// matched to that call and discarded, never handed to the next caller.
+/// and the single-flight table. By default all commands go over one
+/// multiplexed, auto-reconnecting `redis::aio::ConnectionManager`: a
+/// cancelled call's reply is matched to that call and discarded, never
+/// handed to the next caller. Features `cluster`, `deadpool` and `bb8`
+/// put a Redis Cluster or a connection pool underneath instead.
 pub struct RedisCache<C: Codec = Json> {
     pub(crate) inner: Arc<Inner<C>>,
 }
@@ -54,18 +56,20 @@ pub(crate) enum Changed<'a> {
 }
 
 pub(crate) struct Inner<C> {
-    connection: ConnectionManager,
-    redactor: Redactor,
-    namespace: String,
-    default_ttl: Option<Duration>,
-    codec: C,
-    framing: Framing,
-    command_timeout: Duration,
-    fail_open: bool,
-    delete_corrupt: bool,
-    scan_count: usize,
+    pub(crate) backend: Backend,
+    pub(crate) redactor: Redactor,
+    pub(crate) namespace: String,
+    pub(crate) default_ttl: Option<Duration>,
+    pub(crate) codec: C,
+    pub(crate) framing: Framing,
+    pub(crate) command_timeout: Duration,
+    pub(crate) fail_open: bool,
+    pub(crate) delete_corrupt: bool,
+    pub(crate) scan_count: usize,
     pub(crate) counters: Counters,
     pub(crate) flights: Flights,
+    /// Probabilistic early refresh of `get_or_set`, if enabled.
+    pub(crate) early: Option<crate::early::EarlyRefresh>,
     /// Stale-while-revalidate grace of `get_or_set`, if enabled.
     pub(crate) stale_grace: Option<Duration>,
     /// Whether `timed` must bound commands itself (a caller's connection).
@@ -77,7 +81,7 @@ pub(crate) struct Inner<C> {
 impl<C> Inner<C> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        connection: ConnectionManager,
+        backend: Backend,
         redactor: Redactor,
         namespace: String,
         default_ttl: Option<Duration>,
@@ -89,7 +93,7 @@ impl<C> Inner<C> {
         scan_count: usize,
     ) -> Self {
         Self {
-            connection,
+            backend,
             redactor,
             namespace,
             default_ttl,
@@ -102,6 +106,7 @@ impl<C> Inner<C> {
             counters: Counters::new(),
             flights: Flights::default(),
             stale_grace: None,
+            early: None,
             wrap_timeout: true,
             #[cfg(feature = "local")]
             local: None,
@@ -142,6 +147,22 @@ impl<C: Codec> RedisCache<C> {
         full
     }
 
+    /// `namespace:key` as a command argument, without a `String`.
+    pub(crate) fn ns_key<'a>(&'a self, key: &'a str) -> NsKey<'a> {
+        NsKey {
+            namespace: &self.inner.namespace,
+            key,
+        }
+    }
+
+    /// Whether a local tier is configured (its L1 needs the full keys).
+    pub(crate) fn has_local(&self) -> bool {
+        #[cfg(feature = "local")]
+        return self.inner.local.is_some();
+        #[cfg(not(feature = "local"))]
+        false
+    }
+
     // ---- plumbing -------------------------------------------------------
 
     /// Runs one command under the command timeout, recording its latency
@@ -151,23 +172,20 @@ impl<C: Codec> RedisCache<C> {
         family: CommandFamily,
         cmd: &Cmd,
     ) -> Result<T> {
-        let mut connection = self.inner.connection.clone();
-        self.timed(family, cmd.query_async::<T>(&mut connection))
-            .await
+        self.timed(family, self.inner.backend.query::<T>(cmd)).await
     }
 
     /// [`run`](Self::run) for a pipeline.
-    async fn run_pipeline<T: FromRedisValue>(
+    pub(crate) async fn run_pipeline<T: FromRedisValue>(
         &self,
         family: CommandFamily,
         pipe: &Pipeline,
     ) -> Result<T> {
-        let mut connection = self.inner.connection.clone();
-        self.timed(family, pipe.query_async::<T>(&mut connection))
+        self.timed(family, self.inner.backend.query_pipeline::<T>(pipe))
             .await
     }
 
-    async fn timed<T>(
+    pub(crate) async fn timed<T>(
         &self,
         family: CommandFamily,
         query: impl Future<Output = redis::RedisResult<T>>,
@@ -186,18 +204,18 @@ impl<C: Codec> RedisCache<C> {
         match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) if e.is_timeout() => {
-                Counters::add(&counters.timeouts, 1);
+                counters.add(Count::Timeouts, 1);
                 tracing::warn!(target: "perfect21.redis_cache", ?family, "redis command timed out");
                 Err(CacheError::Timeout(self.inner.command_timeout))
             }
             Ok(Err(e)) => {
-                Counters::add(&counters.errors, 1);
+                counters.add(Count::Errors, 1);
                 let message = self.inner.redactor.scrub(&e.to_string());
                 tracing::warn!(target: "perfect21.redis_cache", ?family, error = %message, "redis command failed");
                 Err(CacheError::Redis(message))
             }
             Err(_) => {
-                Counters::add(&counters.timeouts, 1);
+                counters.add(Count::Timeouts, 1);
                 tracing::warn!(target: "perfect21.redis_cache", ?family, "redis command timed out");
                 Err(CacheError::Timeout(self.inner.command_timeout))
             }
@@ -260,7 +278,7 @@ impl<C: Codec> RedisCache<C> {
         let bytes = self.l1_get(full_key)?;
         match self.inner.framing.decode(&self.inner.codec, &bytes) {
             Ok(value) => {
-                Counters::add(&self.inner.counters.local_hits, 1);
+                self.inner.counters.add(Count::LocalHits, 1);
                 Some(value)
             }
             Err(_) => {
@@ -271,7 +289,7 @@ impl<C: Codec> RedisCache<C> {
     }
 
     /// Fail-open: a Redis error or timeout becomes `fallback`.
-    fn soften<T>(&self, result: Result<T>, fallback: impl FnOnce() -> T) -> Result<T> {
+    pub(crate) fn soften<T>(&self, result: Result<T>, fallback: impl FnOnce() -> T) -> Result<T> {
         match result {
             Err(CacheError::Redis(_) | CacheError::Timeout(_)) if self.inner.fail_open => {
                 Ok(fallback())
@@ -301,11 +319,11 @@ impl<C: Codec> RedisCache<C> {
     pub(crate) fn encode_with<T: Serialize + ?Sized>(
         &self,
         value: &T,
-        fresh_until: Option<u64>,
+        times: Times,
     ) -> Result<Vec<u8>> {
         self.inner
             .framing
-            .encode_with(&self.inner.codec, value, fresh_until)
+            .encode_with(&self.inner.codec, value, times)
     }
 
     /// Turns one reply slot into a value, counting hit, miss or decode error.
@@ -325,33 +343,65 @@ impl<C: Codec> RedisCache<C> {
         &self,
         full_key: &str,
         raw: Option<Vec<u8>>,
-    ) -> Option<(T, Option<u64>)> {
-        let counters = &self.inner.counters;
-        let Some(bytes) = raw else {
-            Counters::add(&counters.misses, 1);
-            return None;
-        };
-        Counters::add(&counters.bytes_read, bytes.len() as u64);
-        match self.inner.framing.decode_with(&self.inner.codec, &bytes) {
-            Ok(value) => {
-                Counters::add(&counters.hits, 1);
-                self.l1_put(full_key, &bytes);
-                Some(value)
-            }
-            Err(e) => {
-                Counters::add(&counters.decode_errors, 1);
-                tracing::warn!(target: "perfect21.redis_cache", key = full_key, error = %e, "stored value does not decode; read as a miss");
-                if self.inner.delete_corrupt {
-                    let _ = self.unlink(&[full_key.to_owned()]).await;
+    ) -> Option<(T, Times)> {
+        let mut tally = Tally::default();
+        let found = self.decode_raw(raw.as_deref(), &mut tally);
+        tally.flush(&self.inner.counters);
+        match found {
+            Found::Value(value, times) => {
+                if let Some(bytes) = &raw {
+                    self.l1_put(full_key, bytes);
                 }
+                Some((value, times))
+            }
+            Found::Missing => None,
+            Found::Corrupt => {
+                self.forget_corrupt(&[full_key.to_owned()]).await;
                 None
             }
         }
     }
 
-    fn set_cmd(&self, full_key: &str, bytes: &[u8], ttl: Option<Duration>) -> Cmd {
+    /// Decodes one reply slot, tallying hit, miss, decode error and bytes
+    /// (added to the shared counters once per call, not once per key).
+    pub(crate) fn decode_raw<T: DeserializeOwned>(
+        &self,
+        raw: Option<&[u8]>,
+        tally: &mut Tally,
+    ) -> Found<T> {
+        let Some(bytes) = raw else {
+            tally.misses += 1;
+            return Found::Missing;
+        };
+        tally.bytes_read += bytes.len() as u64;
+        match self.inner.framing.decode_with(&self.inner.codec, bytes) {
+            Ok((value, times)) => {
+                tally.hits += 1;
+                Found::Value(value, times)
+            }
+            Err(e) => {
+                tally.decode_errors += 1;
+                tracing::warn!(target: "perfect21.redis_cache", namespace = %self.inner.namespace, error = %e, "stored value does not decode; read as a miss");
+                Found::Corrupt
+            }
+        }
+    }
+
+    /// After values failed to decode: removes them if so configured.
+    async fn forget_corrupt(&self, full_keys: &[String]) {
+        if self.inner.delete_corrupt && !full_keys.is_empty() {
+            let _ = self.unlink(full_keys).await;
+        }
+    }
+
+    pub(crate) fn set_cmd(
+        &self,
+        key: impl redis::ToSingleRedisArg,
+        bytes: &[u8],
+        ttl: Option<Duration>,
+    ) -> Cmd {
         let mut cmd = redis::cmd("SET");
-        cmd.arg(full_key).arg(bytes);
+        cmd.arg(key).arg(bytes);
         if let Some(ttl) = self.ttl_or_default(ttl) {
             cmd.arg("PX").arg(ttl.as_millis().max(1) as u64);
         }
@@ -363,20 +413,42 @@ impl<C: Codec> RedisCache<C> {
     /// Reads `key`. `Ok(None)` on a miss, and — counted separately — on a
     /// value that does not decode and (fail-open) on a Redis error.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        let full = self.full_key(key);
-        if let Some(value) = self.read_l1(&full) {
-            return Ok(Some(value));
+        if self.has_local() {
+            let full = self.full_key(key);
+            if let Some(value) = self.read_l1(&full) {
+                return Ok(Some(value));
+            }
+            let raw = self.soften(
+                self.run(CommandFamily::Read, redis::cmd("GET").arg(&full))
+                    .await
+                    .map(Some),
+                || None,
+            )?;
+            return Ok(match raw {
+                Some(raw) => self.decode_found(&full, raw).await,
+                None => None,
+            });
         }
-        let raw: Option<Vec<u8>> = match self.soften(
-            self.run(CommandFamily::Read, redis::cmd("GET").arg(&full))
+        let raw: Option<Option<Vec<u8>>> = self.soften(
+            self.run(CommandFamily::Read, redis::cmd("GET").arg(self.ns_key(key)))
                 .await
                 .map(Some),
             || None,
-        )? {
-            Some(raw) => raw,
-            None => return Ok(None),
+        )?;
+        let Some(raw) = raw else {
+            return Ok(None);
         };
-        Ok(self.decode_found(&full, raw).await)
+        let mut tally = Tally::default();
+        let found = self.decode_raw(raw.as_deref(), &mut tally);
+        tally.flush(&self.inner.counters);
+        Ok(match found {
+            Found::Value(value, _) => Some(value),
+            Found::Missing => None,
+            Found::Corrupt => {
+                self.forget_corrupt(&[self.full_key(key)]).await;
+                None
+            }
+        })
     }
 
     /// Reads many keys with one `MGET`; the result is in the order of
@@ -387,6 +459,17 @@ impl<C: Codec> RedisCache<C> {
     ) -> Result<Vec<Option<T>>> {
         if keys.is_empty() {
             return Ok(Vec::new());
+        }
+        #[cfg(feature = "cluster")]
+        if self.inner.backend.cluster().is_some() {
+            return self.cluster_get_many(keys).await;
+        }
+        if !self.has_local() {
+            let mut cmd = self.mget_cmd(keys);
+            for key in keys {
+                cmd.arg(self.ns_key(key.as_ref()));
+            }
+            return self.mget_into(keys, &cmd).await;
         }
         let full: Vec<String> = keys.iter().map(|k| self.full_key(k.as_ref())).collect();
         let mut out: Vec<Option<T>> = Vec::with_capacity(full.len());
@@ -414,6 +497,49 @@ impl<C: Codec> RedisCache<C> {
         for (raw, &i) in replies.into_iter().zip(&remote) {
             out[i] = self.decode_found(&full[i], raw).await;
         }
+        Ok(out)
+    }
+
+    /// An `MGET` with room reserved for the namespaced `keys` (which the
+    /// caller adds), so the command buffer is not regrown key by key.
+    pub(crate) fn mget_cmd<K: AsRef<str>>(&self, keys: &[K]) -> Cmd {
+        let mut cmd = redis::cmd("MGET");
+        let prefix = self.inner.namespace.len() + 1;
+        cmd.reserve_space_for_args(keys.iter().map(|k| prefix + k.as_ref().len()));
+        cmd
+    }
+
+    /// Runs one `MGET` of `keys` (already in `cmd`) and decodes the reply
+    /// in order: one counter update per call, corrupt values forgotten
+    /// together at the end.
+    pub(crate) async fn mget_into<T: DeserializeOwned, K: AsRef<str>>(
+        &self,
+        keys: &[K],
+        cmd: &Cmd,
+    ) -> Result<Vec<Option<T>>> {
+        let replies: Option<Vec<Option<Vec<u8>>>> =
+            self.soften(self.run(CommandFamily::Read, cmd).await.map(Some), || None)?;
+        let Some(replies) = replies else {
+            return Ok(keys.iter().map(|_| None).collect());
+        };
+        let mut tally = Tally::default();
+        let mut corrupt = Vec::new();
+        let out = replies
+            .iter()
+            .zip(keys)
+            .map(
+                |(raw, key)| match self.decode_raw(raw.as_deref(), &mut tally) {
+                    Found::Value(value, _) => Some(value),
+                    Found::Missing => None,
+                    Found::Corrupt => {
+                        corrupt.push(self.full_key(key.as_ref()));
+                        None
+                    }
+                },
+            )
+            .collect();
+        tally.flush(&self.inner.counters);
+        self.forget_corrupt(&corrupt).await;
         Ok(out)
     }
 
@@ -463,15 +589,24 @@ impl<C: Codec> RedisCache<C> {
         bytes: &[u8],
         ttl: Option<Duration>,
     ) -> Result<()> {
-        let full = [self.full_key(key)];
-        let cmd = self.set_cmd(&full[0], bytes, ttl);
-        let r = self
-            .write::<()>(CommandFamily::Write, cmd, Changed::Keys(&full))
-            .await;
+        let r = if self.has_local() {
+            let full = [self.full_key(key)];
+            let cmd = self.set_cmd(&full[0], bytes, ttl);
+            let r = self
+                .write::<()>(CommandFamily::Write, cmd, Changed::Keys(&full))
+                .await;
+            if r.is_ok() {
+                self.l1_put(&full[0], bytes);
+            }
+            r
+        } else {
+            let cmd = self.set_cmd(self.ns_key(key), bytes, ttl);
+            self.run::<()>(CommandFamily::Write, &cmd).await
+        };
         if r.is_ok() {
-            self.l1_put(&full[0], bytes);
-            Counters::add(&self.inner.counters.sets, 1);
-            Counters::add(&self.inner.counters.bytes_written, bytes.len() as u64);
+            let counters = &self.inner.counters;
+            counters.add(Count::Sets, 1);
+            counters.add(Count::BytesWritten, bytes.len() as u64);
         }
         self.soften(r, || ())
     }
@@ -515,8 +650,10 @@ impl<C: Codec> RedisCache<C> {
         let stored = r.map(|reply| reply.is_some());
         if let Ok(true) = stored {
             self.l1_put(&full[0], &bytes);
-            Counters::add(&self.inner.counters.sets, 1);
-            Counters::add(&self.inner.counters.bytes_written, bytes.len() as u64);
+            self.inner.counters.add(Count::Sets, 1);
+            self.inner
+                .counters
+                .add(Count::BytesWritten, bytes.len() as u64);
         }
         self.soften(stored, || false)
     }
@@ -531,6 +668,10 @@ impl<C: Codec> RedisCache<C> {
     ) -> Result<()> {
         if items.is_empty() {
             return Ok(());
+        }
+        #[cfg(feature = "cluster")]
+        if self.inner.backend.cluster().is_some() {
+            return self.cluster_set_many(items, ttl).await;
         }
         let mut pipe = redis::pipe();
         let mut bytes_total = 0u64;
@@ -553,8 +694,8 @@ impl<C: Codec> RedisCache<C> {
             for (full, bytes) in &encoded {
                 self.l1_put(full, bytes);
             }
-            Counters::add(&self.inner.counters.sets, items.len() as u64);
-            Counters::add(&self.inner.counters.bytes_written, bytes_total);
+            self.inner.counters.add(Count::Sets, items.len() as u64);
+            self.inner.counters.add(Count::BytesWritten, bytes_total);
         }
         self.soften(r, || ())
     }
@@ -586,11 +727,15 @@ impl<C: Codec> RedisCache<C> {
 
     async fn unlink(&self, full_keys: &[String]) -> Result<u64> {
         self.l1_forget(Changed::Keys(full_keys));
+        #[cfg(feature = "cluster")]
+        if self.inner.backend.cluster().is_some() {
+            return self.cluster_unlink(full_keys).await;
+        }
         let cmd = redis::cmd("UNLINK").arg(full_keys).to_owned();
         let removed: u64 = self
             .write(CommandFamily::Delete, cmd, Changed::Keys(full_keys))
             .await?;
-        Counters::add(&self.inner.counters.deletes, removed);
+        self.inner.counters.add(Count::Deletes, removed);
         Ok(removed)
     }
 
@@ -636,17 +781,26 @@ impl<C: Codec> RedisCache<C> {
         }
     }
 
+    /// One `SCAN cursor MATCH glob COUNT scan_count` step.
+    pub(crate) fn scan_cmd(&self, cursor: u64, glob: &str) -> Cmd {
+        redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(glob)
+            .arg("COUNT")
+            .arg(self.inner.scan_count)
+            .to_owned()
+    }
+
     async fn clear_glob(&self, glob: &str) -> Result<u64> {
+        #[cfg(feature = "cluster")]
+        if self.inner.backend.cluster().is_some() {
+            return self.cluster_clear_glob(glob).await;
+        }
         let mut cursor: u64 = 0;
         let mut removed = 0u64;
         loop {
-            let cmd = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(glob)
-                .arg("COUNT")
-                .arg(self.inner.scan_count)
-                .to_owned();
+            let cmd = self.scan_cmd(cursor, glob);
             let step: Result<(u64, Vec<Vec<u8>>)> = self.run(CommandFamily::Scan, &cmd).await;
             let (next, keys) = match step {
                 Ok(step) => step,
@@ -658,7 +812,7 @@ impl<C: Codec> RedisCache<C> {
                     .await;
                 match unlinked {
                     Ok(n) => {
-                        Counters::add(&self.inner.counters.deletes, n);
+                        self.inner.counters.add(Count::Deletes, n);
                         removed += n;
                     }
                     Err(e) => return self.soften(Err(e), || removed),
@@ -682,7 +836,8 @@ impl<C: Codec> RedisCache<C> {
         Ok(started.elapsed())
     }
 
-    /// `INFO stats memory clients keyspace`, parsed (always strict).
+    /// `INFO stats memory clients keyspace`, parsed (always strict); on a
+    /// cluster, the sum over its primaries.
     pub async fn server_stats(&self) -> Result<crate::server::ServerStats> {
         let cmd = redis::cmd("INFO")
             .arg("stats")
@@ -690,7 +845,46 @@ impl<C: Codec> RedisCache<C> {
             .arg("clients")
             .arg("keyspace")
             .to_owned();
-        let text: String = self.run(CommandFamily::Other, &cmd).await?;
-        Ok(crate::server::ServerStats::parse(&text))
+        // A cluster answers with one text per primary: their sum.
+        let reply: redis::Value = self.run(CommandFamily::Other, &cmd).await?;
+        let texts: Vec<redis::Value> = match reply {
+            redis::Value::Map(pairs) => pairs.into_iter().map(|(_, text)| text).collect(),
+            one => vec![one],
+        };
+        let mut stats = crate::server::ServerStats::default();
+        for text in texts {
+            let text: String = redis::from_redis_value(text)
+                .map_err(|e| CacheError::Redis(format!("INFO: {e}")))?;
+            stats.add(crate::server::ServerStats::parse(&text));
+        }
+        Ok(stats)
     }
+}
+
+/// Per-call tallies of a read, added to the shared counters once.
+#[derive(Default)]
+pub(crate) struct Tally {
+    hits: u64,
+    misses: u64,
+    decode_errors: u64,
+    bytes_read: u64,
+}
+
+impl Tally {
+    pub(crate) fn flush(&self, counters: &Counters) {
+        counters.add(Count::Hits, self.hits);
+        counters.add(Count::Misses, self.misses);
+        counters.add(Count::DecodeErrors, self.decode_errors);
+        counters.add(Count::BytesRead, self.bytes_read);
+    }
+}
+
+/// One decoded reply slot.
+pub(crate) enum Found<T> {
+    /// A value, with its header times.
+    Value(T, Times),
+    /// The key does not exist.
+    Missing,
+    /// The value failed to decode.
+    Corrupt,
 }

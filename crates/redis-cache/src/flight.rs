@@ -20,9 +20,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cache::RedisCache;
-use crate::codec::Codec;
+use crate::codec::{Codec, Times};
 use crate::error::{CacheError, Result};
-use crate::stats::{CommandFamily, Counters};
+use crate::stats::{CommandFamily, Count, Counters};
 
 type Loaded = std::result::Result<Arc<dyn Any + Send + Sync>, CacheError>;
 type Load = BoxFuture<'static, Loaded>;
@@ -87,18 +87,18 @@ where
     Fut: Future<Output = std::result::Result<T, E>>,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    Counters::add(&counters.loader_runs, 1);
+    counters.add(Count::LoaderRuns, 1);
     match AssertUnwindSafe(async move { loader().await })
         .catch_unwind()
         .await
     {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => {
-            Counters::add(&counters.loader_errors, 1);
+            counters.add(Count::LoaderErrors, 1);
             Err(CacheError::Loader(Arc::from(e.into())))
         }
         Err(_) => {
-            Counters::add(&counters.loader_errors, 1);
+            counters.add(Count::LoaderErrors, 1);
             tracing::error!(target: "perfect21.redis_cache", key = full_key, "get_or_set loader panicked");
             Err(CacheError::LoadAbandoned)
         }
@@ -155,7 +155,7 @@ impl<C: Codec> RedisCache<C> {
             }
         };
         if joined {
-            Counters::add(&self.inner.counters.singleflight_joins, 1);
+            self.inner.counters.add(Count::SingleflightJoins, 1);
         }
         let value = load.await?;
         (*value).downcast_ref::<T>().cloned().ok_or_else(|| {
@@ -182,12 +182,20 @@ impl<C: Codec> RedisCache<C> {
         let raw = self.run_get(&full_key).await;
         match raw {
             Ok(raw) => {
-                if let Some((value, fresh_until)) =
-                    self.decode_found_fresh::<T>(&full_key, raw).await
-                {
-                    if fresh_until.is_some_and(|until| now_ms() >= until) {
-                        Counters::add(&counters.stale_served, 1);
+                if let Some((value, times)) = self.decode_found_fresh::<T>(&full_key, raw).await {
+                    let now = now_ms();
+                    let stale = times.fresh_until.is_some_and(|until| now >= until);
+                    let early_due = !stale
+                        && times.fresh_until.is_some_and(|until| {
+                            self.inner.early.as_ref().is_some_and(|early| {
+                                early.due(now, until, times.load_ms.unwrap_or(1))
+                            })
+                        });
+                    if stale {
+                        counters.add(Count::StaleServed, 1);
                         self.refresh_in_background(key, ttl, loader);
+                    } else if early_due && self.refresh_in_background(key, ttl, loader) {
+                        counters.add(Count::EarlyRefreshes, 1);
                     }
                     return Ok(Arc::new(value));
                 }
@@ -195,8 +203,10 @@ impl<C: Codec> RedisCache<C> {
             Err(e) if !self.is_fail_open() => return Err(e),
             Err(_) => {}
         }
+        let started = std::time::Instant::now();
         let value = run_loader(counters, &full_key, loader).await?;
-        self.store_loaded(&key, &value, ttl).await?;
+        self.store_loaded(&key, &value, ttl, started.elapsed())
+            .await?;
         Ok(Arc::new(value))
     }
 
@@ -207,15 +217,24 @@ impl<C: Codec> RedisCache<C> {
         key: &str,
         value: &T,
         ttl: Option<Duration>,
+        load_time: Duration,
     ) -> Result<()> {
-        let (fresh_until, redis_ttl) = match (self.ttl_or_default(ttl), self.inner.stale_grace) {
-            (Some(ttl), Some(grace)) => (
-                Some(now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))),
-                Some(ttl.saturating_add(grace)),
+        let grace = self.inner.stale_grace;
+        let early = self.inner.early.is_some();
+        let (times, redis_ttl) = match self.ttl_or_default(ttl) {
+            Some(ttl) if grace.is_some() || early => (
+                Times {
+                    fresh_until: Some(
+                        now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+                    ),
+                    load_ms: early
+                        .then(|| u32::try_from(load_time.as_millis()).unwrap_or(u32::MAX)),
+                },
+                Some(ttl.saturating_add(grace.unwrap_or_default())),
             ),
-            (ttl, _) => (None, ttl),
+            ttl => (Times::default(), ttl),
         };
-        match self.encode_with(value, fresh_until) {
+        match self.encode_with(value, times) {
             Ok(bytes) => self.set_encoded(key, &bytes, redis_ttl).await,
             Err(e) if !self.is_fail_open() => Err(e),
             Err(e) => {
@@ -226,8 +245,14 @@ impl<C: Codec> RedisCache<C> {
     }
 
     /// Runs `loader` in a task of its own and stores its value, unless a
-    /// refresh of this key is already running in this process.
-    fn refresh_in_background<T, F, Fut, E>(&self, key: String, ttl: Option<Duration>, loader: F)
+    /// refresh of this key is already running in this process; whether
+    /// it started one.
+    fn refresh_in_background<T, F, Fut, E>(
+        &self,
+        key: String,
+        ttl: Option<Duration>,
+        loader: F,
+    ) -> bool
     where
         T: Serialize + Send + Sync + 'static,
         F: FnOnce() -> Fut + Send + 'static,
@@ -242,7 +267,7 @@ impl<C: Codec> RedisCache<C> {
             .lock()
             .insert(full_key.clone())
         {
-            return;
+            return false;
         }
         let done = Refreshing {
             cache: self.clone(),
@@ -250,11 +275,15 @@ impl<C: Codec> RedisCache<C> {
         };
         tokio::spawn(async move {
             let this = done.cache.clone();
+            let started = std::time::Instant::now();
             if let Ok(value) = run_loader(&this.inner.counters, &done.full_key, loader).await {
-                let _ = this.store_loaded(&key, &value, ttl).await;
+                let _ = this
+                    .store_loaded(&key, &value, ttl, started.elapsed())
+                    .await;
             }
             drop(done);
         });
+        true
     }
 
     async fn run_get(&self, full_key: &str) -> Result<Option<Vec<u8>>> {

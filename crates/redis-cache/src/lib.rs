@@ -7,9 +7,13 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod backend;
 mod builder;
 mod cache;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod codec;
+mod early;
 mod error;
 mod flight;
 mod keys;
@@ -22,7 +26,7 @@ mod stats;
 
 pub use builder::RedisCacheBuilder;
 pub use cache::RedisCache;
-pub use codec::{Codec, Json, MsgPack, MsgPackCompact};
+pub use codec::{Codec, Compression, Json, MsgPack, MsgPackCompact};
 pub use error::{CacheError, Result};
 pub use keys::{KeyBuilder, escape_glob, stable_hash};
 pub use memoize::Memoized;

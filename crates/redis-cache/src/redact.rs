@@ -5,7 +5,7 @@
 #[derive(Clone)]
 pub(crate) struct Redactor {
     url: String,
-    secret: Option<String>,
+    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -19,7 +19,7 @@ impl Redactor {
         let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
             return Self {
                 url: url.to_owned(),
-                secret: None,
+                secrets: Vec::new(),
             };
         };
         let authority_end = url[scheme_end..]
@@ -29,7 +29,7 @@ impl Redactor {
         let Some(at) = authority.rfind('@') else {
             return Self {
                 url: url.to_owned(),
-                secret: None,
+                secrets: Vec::new(),
             };
         };
         let userinfo = &authority[..at];
@@ -41,7 +41,7 @@ impl Redactor {
         if password.is_empty() {
             return Self {
                 url: url.to_owned(),
-                secret: None,
+                secrets: Vec::new(),
             };
         }
         let redacted = format!(
@@ -52,7 +52,22 @@ impl Redactor {
         );
         Self {
             url: redacted,
-            secret: Some(password.to_owned()),
+            secrets: vec![password.to_owned()],
+        }
+    }
+
+    /// Several URLs (a cluster's nodes): comma-separated, every password
+    /// masked.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) fn many(urls: &[String]) -> Self {
+        let parts: Vec<Self> = urls.iter().map(|u| Self::new(u)).collect();
+        Self {
+            url: parts
+                .iter()
+                .map(|p| p.url.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            secrets: parts.into_iter().flat_map(|p| p.secrets).collect(),
         }
     }
 
@@ -63,10 +78,11 @@ impl Redactor {
 
     /// `text` with every occurrence of the password masked.
     pub(crate) fn scrub(&self, text: &str) -> String {
-        match &self.secret {
-            Some(secret) => text.replace(secret.as_str(), "***"),
-            None => text.to_owned(),
+        let mut text = text.to_owned();
+        for secret in &self.secrets {
+            text = text.replace(secret.as_str(), "***");
         }
+        text
     }
 }
 
@@ -84,5 +100,11 @@ mod tests {
         let r = Redactor::new("redis://db:6379");
         assert_eq!(r.url(), "redis://db:6379");
         assert!(!format!("{r:?}").contains("hunter2"));
+        let r = Redactor::many(&[
+            "redis://:s3cret@a:1".to_owned(),
+            "redis://u:hunter2@b:2".to_owned(),
+        ]);
+        assert_eq!(r.url(), "redis://:***@a:1,redis://u:***@b:2");
+        assert_eq!(r.scrub("s3cret hunter2"), "*** ***");
     }
 }

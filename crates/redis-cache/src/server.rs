@@ -35,6 +35,21 @@ impl ServerStats {
         }
     }
 
+    /// Adds another node's figures (a cluster's total); the first
+    /// non-empty `maxmemory_policy` is kept.
+    pub(crate) fn add(&mut self, other: Self) {
+        self.keyspace_hits += other.keyspace_hits;
+        self.keyspace_misses += other.keyspace_misses;
+        self.evicted_keys += other.evicted_keys;
+        self.expired_keys += other.expired_keys;
+        self.used_memory += other.used_memory;
+        self.connected_clients += other.connected_clients;
+        self.keys += other.keys;
+        if self.maxmemory_policy.is_empty() {
+            self.maxmemory_policy = other.maxmemory_policy;
+        }
+    }
+
     pub(crate) fn parse(info: &str) -> Self {
         let mut stats = Self::default();
         for line in info.lines() {

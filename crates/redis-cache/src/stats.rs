@@ -1,6 +1,6 @@
 //! Exact counters and per-command-family latency histograms.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -80,6 +80,9 @@ pub struct CacheStats {
     /// `get_or_set` calls answered with a stale value while one background
     /// refresh ran (stale-while-revalidate).
     pub stale_served: u64,
+    /// `get_or_set` calls that found a fresh value and started its
+    /// probabilistic early refresh in the background (XFetch).
+    pub early_refreshes: u64,
     /// Value bytes received from Redis.
     pub bytes_read: u64,
     /// Value bytes sent to Redis.
@@ -107,75 +110,125 @@ impl CacheStats {
     }
 }
 
-#[derive(Debug)]
+/// One counter of [`Counters`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Count {
+    Hits,
+    LocalHits,
+    Misses,
+    Errors,
+    Timeouts,
+    DecodeErrors,
+    Sets,
+    Deletes,
+    LoaderRuns,
+    LoaderErrors,
+    SingleflightJoins,
+    StaleServed,
+    EarlyRefreshes,
+    BytesRead,
+    BytesWritten,
+}
+
+const COUNTS: usize = 15;
+
+/// Shards of counters and histograms: a thread records into its own
+/// shard, so the tasks of different worker threads never bounce one
+/// cache line between cores; a snapshot adds the shards up, which keeps
+/// every count exact.
+const SHARDS: usize = 16;
+
+/// One shard, on cache lines of its own.
+#[repr(align(128))]
+struct Shard {
+    counts: [AtomicU64; COUNTS],
+    /// Created on the shard's first record (most shards of a process with
+    /// few worker threads stay empty).
+    latency: Mutex<[Option<Histogram<u64>>; 5]>,
+}
+
+impl Shard {
+    fn new() -> Self {
+        Self {
+            counts: std::array::from_fn(|_| AtomicU64::new(0)),
+            latency: Mutex::new([None, None, None, None, None]),
+        }
+    }
+}
+
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Relaxed) % SHARDS;
+    }
+    INDEX.try_with(|i| *i).unwrap_or(0)
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs .. 60 s at 2 significant digits; bounds are constants.
+    #[allow(clippy::expect_used)]
+    Histogram::new_with_bounds(1, 60_000_000, 2).expect("constant bounds are valid")
+}
+
 pub(crate) struct Counters {
-    pub(crate) hits: AtomicU64,
-    pub(crate) local_hits: AtomicU64,
-    pub(crate) misses: AtomicU64,
-    pub(crate) errors: AtomicU64,
-    pub(crate) timeouts: AtomicU64,
-    pub(crate) decode_errors: AtomicU64,
-    pub(crate) sets: AtomicU64,
-    pub(crate) deletes: AtomicU64,
-    pub(crate) loader_runs: AtomicU64,
-    pub(crate) loader_errors: AtomicU64,
-    pub(crate) singleflight_joins: AtomicU64,
-    pub(crate) stale_served: AtomicU64,
-    pub(crate) bytes_read: AtomicU64,
-    pub(crate) bytes_written: AtomicU64,
-    latency: [Mutex<Histogram<u64>>; 5],
+    shards: Box<[Shard]>,
+}
+
+impl std::fmt::Debug for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counters").finish_non_exhaustive()
+    }
 }
 
 impl Counters {
     pub(crate) fn new() -> Self {
-        let histogram = || {
-            // 1 µs .. 60 s at 2 significant digits; bounds are constants.
-            #[allow(clippy::expect_used)]
-            Mutex::new(
-                Histogram::new_with_bounds(1, 60_000_000, 2).expect("constant bounds are valid"),
-            )
-        };
         Self {
-            hits: AtomicU64::new(0),
-            local_hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            timeouts: AtomicU64::new(0),
-            decode_errors: AtomicU64::new(0),
-            sets: AtomicU64::new(0),
-            deletes: AtomicU64::new(0),
-            loader_runs: AtomicU64::new(0),
-            loader_errors: AtomicU64::new(0),
-            singleflight_joins: AtomicU64::new(0),
-            stale_served: AtomicU64::new(0),
-            bytes_read: AtomicU64::new(0),
-            bytes_written: AtomicU64::new(0),
-            latency: [
-                histogram(),
-                histogram(),
-                histogram(),
-                histogram(),
-                histogram(),
-            ],
+            shards: (0..SHARDS).map(|_| Shard::new()).collect(),
         }
     }
 
-    pub(crate) fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Relaxed);
+    fn shard(&self) -> &Shard {
+        &self.shards[shard_index()]
     }
 
+    /// Adds `n` to one counter (nothing for 0).
+    pub(crate) fn add(&self, count: Count, n: u64) {
+        if n != 0 {
+            self.shard().counts[count as usize].fetch_add(n, Relaxed);
+        }
+    }
+
+    /// Records one command's latency in its family's histogram.
     pub(crate) fn record(&self, family: CommandFamily, elapsed: Duration) {
         let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        self.latency[family as usize]
-            .lock()
+        let mut latency = self.shard().latency.lock();
+        latency[family as usize]
+            .get_or_insert_with(new_histogram)
             .saturating_record(us.max(1));
     }
 
+    fn total(&self, count: Count) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.counts[count as usize].load(Relaxed))
+            .fold(0u64, u64::wrapping_add)
+    }
+
     pub(crate) fn snapshot(&self) -> CacheStats {
+        let mut merged: [Histogram<u64>; 5] = std::array::from_fn(|_| new_histogram());
+        for shard in self.shards.iter() {
+            let latency = shard.latency.lock();
+            for (into, from) in merged.iter_mut().zip(latency.iter()) {
+                if let Some(from) = from {
+                    // Same bounds on both sides: adding cannot fail.
+                    let _ = into.add(from);
+                }
+            }
+        }
         let latency = FAMILIES
             .iter()
             .map(|&family| {
-                let h = self.latency[family as usize].lock();
+                let h = &merged[family as usize];
                 LatencySummary {
                     family,
                     count: h.len(),
@@ -186,21 +239,51 @@ impl Counters {
             })
             .collect();
         CacheStats {
-            hits: self.hits.load(Relaxed),
-            local_hits: self.local_hits.load(Relaxed),
-            misses: self.misses.load(Relaxed),
-            errors: self.errors.load(Relaxed),
-            timeouts: self.timeouts.load(Relaxed),
-            decode_errors: self.decode_errors.load(Relaxed),
-            sets: self.sets.load(Relaxed),
-            deletes: self.deletes.load(Relaxed),
-            loader_runs: self.loader_runs.load(Relaxed),
-            loader_errors: self.loader_errors.load(Relaxed),
-            singleflight_joins: self.singleflight_joins.load(Relaxed),
-            stale_served: self.stale_served.load(Relaxed),
-            bytes_read: self.bytes_read.load(Relaxed),
-            bytes_written: self.bytes_written.load(Relaxed),
+            hits: self.total(Count::Hits),
+            local_hits: self.total(Count::LocalHits),
+            misses: self.total(Count::Misses),
+            errors: self.total(Count::Errors),
+            timeouts: self.total(Count::Timeouts),
+            decode_errors: self.total(Count::DecodeErrors),
+            sets: self.total(Count::Sets),
+            deletes: self.total(Count::Deletes),
+            loader_runs: self.total(Count::LoaderRuns),
+            loader_errors: self.total(Count::LoaderErrors),
+            singleflight_joins: self.total(Count::SingleflightJoins),
+            stale_served: self.total(Count::StaleServed),
+            early_refreshes: self.total(Count::EarlyRefreshes),
+            bytes_read: self.total(Count::BytesRead),
+            bytes_written: self.total(Count::BytesWritten),
             latency,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_exact_across_threads_and_shards() {
+        let counters = std::sync::Arc::new(Counters::new());
+        let threads: Vec<_> = (0..40)
+            .map(|_| {
+                let counters = std::sync::Arc::clone(&counters);
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        counters.add(Count::Hits, 1);
+                        counters.add(Count::BytesRead, 3);
+                        counters.record(CommandFamily::Read, Duration::from_micros(10));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let stats = counters.snapshot();
+        assert_eq!((stats.hits, stats.bytes_read), (40_000, 120_000));
+        assert_eq!(stats.latency_of(CommandFamily::Read).unwrap().count, 40_000);
+        assert_eq!(stats.latency_of(CommandFamily::Write).unwrap().count, 0);
     }
 }

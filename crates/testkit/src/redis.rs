@@ -25,6 +25,8 @@ pub struct RedisServer {
     binary: PathBuf,
     port: u16,
     cluster: bool,
+    /// The TLS port, for a server from [`RedisServer::start_tls`].
+    tls_port: Option<u16>,
     child: Option<Child>,
     // Declared last: dropped after the process is stopped.
     dir: ScratchDir,
@@ -36,13 +38,47 @@ impl RedisServer {
         Self::start_on(None, false)
     }
 
+    /// Starts a standalone server that also serves TLS on a second port
+    /// ([`tls_url`](Self::tls_url)), with a throwaway CA and a server
+    /// certificate for `127.0.0.1`/`localhost` made by the `openssl` CLI in
+    /// its scratch directory ([`ca_cert`](Self::ca_cert)). Clients need no
+    /// certificate of their own. The plain port stays open for readiness
+    /// checks and [`command`](Self::command).
+    pub fn start_tls() -> Result<Self> {
+        let openssl = binaries::require("openssl", "openssl")?;
+        Self::start_with(None, false, Some(&openssl))
+    }
+
+    /// `rediss://127.0.0.1:TLS_PORT` for a server from
+    /// [`start_tls`](Self::start_tls), `None` otherwise.
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls_port
+            .map(|port| format!("rediss://127.0.0.1:{port}"))
+    }
+
+    /// The PEM file of the CA that signed the TLS certificate (a server
+    /// from [`start_tls`](Self::start_tls)).
+    pub fn ca_cert(&self) -> Option<PathBuf> {
+        self.tls_port.map(|_| self.dir.path().join("ca.crt"))
+    }
+
     /// Starts a server on `port` (Some) or a free one, in cluster mode when asked.
     pub(crate) fn start_on(port: Option<u16>, cluster: bool) -> Result<Self> {
+        Self::start_with(port, cluster, None)
+    }
+
+    /// [`start_on`](Self::start_on), with a TLS port and certificates when
+    /// given the `openssl` binary.
+    fn start_with(
+        port: Option<u16>,
+        cluster: bool,
+        openssl: Option<&std::path::Path>,
+    ) -> Result<Self> {
         let binary = binaries::require("redis-server", "redis-server")?;
-        let kind = if cluster {
-            "redis-cluster-node"
-        } else {
-            "redis"
+        let kind = match (cluster, openssl.is_some()) {
+            (true, _) => "redis-cluster-node",
+            (false, true) => "redis-tls",
+            (false, false) => "redis",
         };
         let attempts = if port.is_some() { 1 } else { 5 };
         let mut last_error = None;
@@ -52,10 +88,21 @@ impl RedisServer {
                 Some(p) => p,
                 None => port::free_port("redis-server")?,
             };
+            let tls_port = match openssl {
+                Some(openssl) => {
+                    make_certificates(openssl, dir.path())?;
+                    match port::free_port("redis-server TLS")? {
+                        taken if taken == port => continue,
+                        free => Some(free),
+                    }
+                }
+                None => None,
+            };
             let mut server = Self {
                 binary: binary.clone(),
                 port,
                 cluster,
+                tls_port,
                 child: None,
                 dir,
             };
@@ -97,6 +144,18 @@ impl RedisServer {
                 File::create(self.dir.path().join("stderr.log"))
                     .context(|| "creating redis stderr log".into())?,
             );
+        if let Some(tls_port) = self.tls_port {
+            let dir = self.dir.path();
+            command
+                .args(["--tls-port", &tls_port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(dir.join("server.crt"))
+                .arg("--tls-key-file")
+                .arg(dir.join("server.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(dir.join("ca.crt"))
+                .args(["--tls-auth-clients", "no"]);
+        }
         if self.cluster {
             command
                 .args(["--cluster-enabled", "yes"])
@@ -198,4 +257,36 @@ impl Drop for RedisServer {
             process::stop_child(&mut child, Signal::SIGTERM, STOP_GRACE);
         }
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1/localhost, valid one day,
+/// written to `dir` as `ca.crt`, `server.crt` and `server.key`.
+fn make_certificates(openssl: &std::path::Path, dir: &std::path::Path) -> Result<()> {
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .context(|| "writing the certificate extensions".into())?;
+    const EC: &str = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    let steps = [
+        format!("req -x509 {EC} -keyout ca.key -out ca.crt -days 1 -subj /CN=perfect21-throwaway-CA"),
+        format!("req {EC} -keyout server.key -out server.csr -subj /CN=localhost"),
+        "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 1 -extfile server.ext".to_owned(),
+    ];
+    for step in &steps {
+        let args: Vec<&str> = step.split_whitespace().collect();
+        let output = Command::new(openssl)
+            .args(&args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .context(|| format!("running {}", openssl.display()))?;
+        if !output.status.success() {
+            return Err(Error::CommandFailed {
+                command: format!("openssl {}", args.join(" ")),
+                output: String::from_utf8_lossy(&output.stderr).into_owned(),
+            });
+        }
+    }
+    Ok(())
 }

@@ -57,6 +57,42 @@ fn redis_answers_then_leaves_nothing() {
 }
 
 #[test]
+fn redis_with_tls_serves_both_ports_then_leaves_nothing() {
+    let server = RedisServer::start_tls().unwrap();
+    let tls_url = server.tls_url().unwrap();
+    let tls_port: u16 = tls_url.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(tls_url.starts_with("rediss://127.0.0.1:") && tls_port != server.port());
+    assert_eq!(
+        server.command(&["PING"]).unwrap(),
+        Reply::Status("PONG".into())
+    );
+    // The server listens on the TLS port with the certificate made for it.
+    let config = server.command(&["CONFIG", "GET", "tls-port"]).unwrap();
+    assert_eq!(
+        config,
+        Reply::Array(Some(vec![
+            Reply::Bulk(Some(b"tls-port".to_vec())),
+            Reply::Bulk(Some(tls_port.to_string().into_bytes()))
+        ]))
+    );
+    let ca = server.ca_cert().unwrap();
+    let pem = std::fs::read_to_string(&ca).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    let verified = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(&ca)
+        .arg(server.dir().join("server.crt"))
+        .output()
+        .unwrap();
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(RedisServer::start().unwrap().tls_url().is_none());
+    let (pid, dir) = (server.pid().unwrap(), server.dir().to_path_buf());
+    drop(server);
+    assert!(!process_exists(pid), "redis-server {pid} still running");
+    assert!(!dir.exists(), "{} still exists", dir.display());
+}
+
+#[test]
 fn redis_can_be_killed_and_restarted_on_its_port() {
     let mut server = RedisServer::start().unwrap();
     let port = server.port();

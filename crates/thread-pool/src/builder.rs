@@ -153,14 +153,22 @@ impl ThreadPoolBuilder {
         let pool = ThreadPool::from_shared(Arc::new(Shared::new(config)));
         let shared = pool.shared();
         for _ in 0..initial {
-            let seen = shared.workers.load();
-            if shared
-                .workers
-                .try_add_thread(seen, shared.config.max_threads, true)
-                .is_err()
-            {
-                // Only this thread changes the word yet: cannot happen.
-                continue;
+            // The threads started so far change the word too (a spinning
+            // one parks): read it again until the add lands. Nothing else
+            // adds threads before `build` returns and initial ≤ max, so the
+            // add can only lose such a race, not be refused.
+            let mut seen = shared.workers.load();
+            loop {
+                match shared
+                    .workers
+                    .try_add_thread(seen, shared.config.max_threads, true)
+                {
+                    Ok(()) => break,
+                    Err(now) if now.threads() < shared.config.max_threads && !now.is_closed() => {
+                        seen = now;
+                    }
+                    Err(_) => return Ok(pool),
+                }
             }
             // On failure the pool is dropped: its threads are joined.
             shared.start_thread(seen.threads() + 1, "initial thread", true)?;

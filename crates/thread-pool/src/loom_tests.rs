@@ -99,6 +99,18 @@ fn rendezvous(pool: &ThreadPool) {
 }
 
 #[test]
+fn build_starts_every_min_thread_while_the_first_ones_run() {
+    // The first initial thread spins and parks while `build` adds the
+    // second: each add must land however the two interleave.
+    model(|| {
+        let pool = pool(2, 2).build().unwrap();
+        let stats = pool.stats();
+        assert_eq!((stats.threads, stats.threads_started), (2, 2));
+        pool.shutdown();
+    });
+}
+
+#[test]
 fn two_tasks_that_wait_for_each_other_both_get_a_thread() {
     // min 0: no thread at first; the first task starts one, the second
     // finds it busy and starts another. min 1: one thread, spinning or
