@@ -1,5 +1,6 @@
 //! Shared parts of the Perfect21 example programs.
 
+pub mod flags;
 pub mod loadgen;
 pub mod showcase;
 pub mod smoke;

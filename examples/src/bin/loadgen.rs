@@ -12,7 +12,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
+use perfect21_examples::flags::{Flag, flags};
 use perfect21_examples::loadgen::{self, Config, Mix};
 
 fn parse(args: &[String]) -> Result<(Config, Option<String>)> {
@@ -29,31 +30,25 @@ fn parse(args: &[String]) -> Result<(Config, Option<String>)> {
         progress: true,
     };
     let mut json = None;
-    let mut iter = args.iter();
-    while let Some(flag) = iter.next() {
-        if flag == "--quiet" {
-            config.progress = false;
-            continue;
-        }
-        let value = iter
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        let number = || {
-            value
-                .parse::<f64>()
-                .with_context(|| format!("{flag} takes a number, not {value}"))
+    for flag in flags(args, &["--quiet"]) {
+        let (flag, value) = match flag? {
+            Flag::Switch(_) => {
+                config.progress = false;
+                continue;
+            }
+            Flag::Value(flag, value) => (flag, value),
         };
-        match flag.as_str() {
-            "--url" => config.url = value.clone(),
-            "--duration" => config.duration = Duration::from_secs_f64(number()?),
-            "--requests" => config.requests = Some(number()? as u64),
-            "--connections" => config.connections = number()? as usize,
-            "--rate" => config.rate = Some(number()?),
-            "--mix" => config.mix = Mix::parse(value)?,
-            "--users" => config.users = number()? as u64,
-            "--zipf" => config.zipf = number()?,
-            "--seed" => config.seed = number()? as u64,
-            "--json" => json = Some(value.clone()),
+        match flag {
+            "--url" => config.url = value.text(),
+            "--duration" => config.duration = Duration::from_secs_f64(value.number()?),
+            "--requests" => config.requests = Some(value.number()?),
+            "--connections" => config.connections = value.number()?,
+            "--rate" => config.rate = Some(value.number()?),
+            "--mix" => config.mix = Mix::parse(&value.text())?,
+            "--users" => config.users = value.number()?,
+            "--zipf" => config.zipf = value.number()?,
+            "--seed" => config.seed = value.number()?,
+            "--json" => json = Some(value.text()),
             other => bail!("unknown flag {other}"),
         }
     }

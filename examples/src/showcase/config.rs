@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+
+use crate::flags::{Flag, flags};
 use perfect21_pg_stats::redact_url as redact;
 
 /// Everything the showcase needs to start.
@@ -83,35 +85,29 @@ impl Config {
             slow_request: Duration::from_millis(100),
             maintenance_every: Duration::from_secs(10),
         };
-        let mut iter = args.iter();
-        while let Some(flag) = iter.next() {
-            if flag == "--no-cache" {
-                config.cache = false;
-                continue;
-            }
-            let value = iter
-                .next()
-                .with_context(|| format!("{flag} needs a value"))?;
-            let number = || {
-                value
-                    .parse::<u64>()
-                    .with_context(|| format!("{flag} takes a whole number, not {value}"))
+        for flag in flags(args, &["--no-cache"]) {
+            let (flag, value) = match flag? {
+                Flag::Switch(_) => {
+                    config.cache = false;
+                    continue;
+                }
+                Flag::Value(flag, value) => (flag, value),
             };
-            match flag.as_str() {
-                "--port" => config.port = u16::try_from(number()?).context("--port")?,
-                "--database-url" => config.database_url = value.clone(),
-                "--replica-url" => config.replica_url = value.clone(),
-                "--redis-url" => config.redis_url = value.clone(),
-                "--upstreams" => config.upstreams = split_list(value),
-                "--users" => config.users = number()?,
-                "--warm" => config.warm = number()?,
-                "--l1-bytes" => config.l1_bytes = number()?,
-                "--redis-ttl-secs" => config.redis_ttl = Duration::from_secs(number()?),
-                "--l1-ttl-secs" => config.l1_ttl = Duration::from_secs(number()?),
-                "--db-pool" => config.db_pool = number()? as usize,
-                "--slow-ms" => config.slow_request = Duration::from_millis(number()?),
+            match flag {
+                "--port" => config.port = value.number()?,
+                "--database-url" => config.database_url = value.text(),
+                "--replica-url" => config.replica_url = value.text(),
+                "--redis-url" => config.redis_url = value.text(),
+                "--upstreams" => config.upstreams = split_list(&value.text()),
+                "--users" => config.users = value.number()?,
+                "--warm" => config.warm = value.number()?,
+                "--l1-bytes" => config.l1_bytes = value.number()?,
+                "--redis-ttl-secs" => config.redis_ttl = Duration::from_secs(value.number()?),
+                "--l1-ttl-secs" => config.l1_ttl = Duration::from_secs(value.number()?),
+                "--db-pool" => config.db_pool = value.number()?,
+                "--slow-ms" => config.slow_request = Duration::from_millis(value.number()?),
                 "--maintenance-secs" => {
-                    config.maintenance_every = Duration::from_secs(number()?.max(1))
+                    config.maintenance_every = Duration::from_secs(value.number::<u64>()?.max(1))
                 }
                 other => bail!("unknown flag {other}"),
             }
