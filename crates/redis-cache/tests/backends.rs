@@ -48,6 +48,7 @@ async fn deadpool_cache(tag: &str) -> RedisCache {
         .deadpool(deadpool_pool())
         .namespace(support::unique_namespace(tag))
         .fail_open(false)
+        .command_timeout(support::CORRECTNESS_TIMEOUT)
         .build()
         .await
         .expect("build on deadpool")
@@ -78,6 +79,7 @@ async fn bb8_cache(tag: &str) -> RedisCache {
         .bb8(pool)
         .namespace(support::unique_namespace(tag))
         .fail_open(false)
+        .command_timeout(support::CORRECTNESS_TIMEOUT)
         .build()
         .await
         .expect("build on bb8")

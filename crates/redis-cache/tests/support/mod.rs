@@ -20,6 +20,9 @@ pub(crate) fn unique_namespace(tag: &str) -> String {
     )
 }
 
+/// The command timeout of caches whose tests check replies, not latency.
+pub(crate) const CORRECTNESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A builder on `REDIS_URL` with a unique namespace.
 pub(crate) fn builder(tag: &str) -> RedisCacheBuilder<Json> {
     RedisCache::builder()
@@ -39,10 +42,13 @@ pub(crate) fn assert_config_error<T: std::fmt::Debug>(
     }
 }
 
-/// A strict cache (errors returned) on `REDIS_URL`.
+/// A strict cache (errors returned) on `REDIS_URL`, for tests of what the
+/// replies are: its command timeout is generous (30 s, not the default 1 s),
+/// so a loaded machine slows these tests down instead of failing them.
 pub(crate) async fn cache(tag: &str) -> RedisCache {
     builder(tag)
         .fail_open(false)
+        .command_timeout(CORRECTNESS_TIMEOUT)
         .build()
         .await
         .expect("build cache")
