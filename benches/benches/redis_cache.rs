@@ -162,14 +162,7 @@ fn connections(c: &mut Criterion) {
             b.to_async(&rt).iter(|| {
                 join_all((0..tasks).map(|i| {
                     let mut connection = manager.clone();
-                    async move {
-                        let v: Option<Vec<u8>> = redis::cmd("GET")
-                            .arg(full_key(i))
-                            .query_async(&mut connection)
-                            .await
-                            .expect("GET");
-                        v.expect("seeded")
-                    }
+                    async move { seeded_get(&mut connection, i).await }
                 }))
             })
         });
@@ -179,12 +172,7 @@ fn connections(c: &mut Criterion) {
                     let pool = deadpool.clone();
                     async move {
                         let mut connection = pool.get().await.expect("deadpool get");
-                        let v: Option<Vec<u8>> = redis::cmd("GET")
-                            .arg(full_key(i))
-                            .query_async(&mut connection)
-                            .await
-                            .expect("GET");
-                        v.expect("seeded")
+                        seeded_get(&mut *connection, i).await
                     }
                 }))
             })
@@ -195,18 +183,23 @@ fn connections(c: &mut Criterion) {
                     let pool = bb8.clone();
                     async move {
                         let mut connection = pool.get().await.expect("bb8 get");
-                        let v: Option<Vec<u8>> = redis::cmd("GET")
-                            .arg(full_key(i))
-                            .query_async(&mut *connection)
-                            .await
-                            .expect("GET");
-                        v.expect("seeded")
+                        seeded_get(&mut *connection, i).await
                     }
                 }))
             })
         });
     }
     group.finish();
+}
+
+/// A bare `GET` of seeded key `i` on any connection type.
+async fn seeded_get(connection: &mut impl redis::aio::ConnectionLike, i: usize) -> Vec<u8> {
+    let v: Option<Vec<u8>> = redis::cmd("GET")
+        .arg(full_key(i))
+        .query_async(connection)
+        .await
+        .expect("GET");
+    v.expect("seeded")
 }
 
 /// An L1 hit of the local tier beside a Redis hit of the same value.

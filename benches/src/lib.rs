@@ -12,6 +12,7 @@
 pub mod balancer_sim;
 pub mod batch;
 pub mod cpu;
+pub mod interleave;
 pub mod lru;
 pub mod pg_stats;
 pub mod redis_cache;

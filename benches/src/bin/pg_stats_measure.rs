@@ -21,13 +21,12 @@
 
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use perfect21_benches::interleave;
 use perfect21_benches::pg_stats::{ROWS, SELECT, deadpool_pool, seed, stats_pool};
 use perfect21_benches::results::{self, Record};
 use perfect21_benches::service_url;
-use perfect21_pg_stats::StatsPool;
 
 const BENCH: &str = "pg_stats";
 const POOL_SIZE: usize = 16;
@@ -60,58 +59,27 @@ where
     F: Fn(usize, i32) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|t| {
-            let (stop, done, op) = (stop.clone(), done.clone(), op.clone());
-            tokio::spawn(async move {
-                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (t as u64 + 1);
-                while !stop.load(Ordering::Relaxed) {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    op(t, (x % keys) as i32 + 1).await;
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    tokio::time::sleep(span).await;
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.await.expect("a task panicked");
-    }
-    (done.load(Ordering::Relaxed), start.elapsed().as_secs_f64())
-}
-
-/// One `pk_select` slice through `StatsPool`.
-async fn ours_slice(pool: &StatsPool, tasks: usize) -> (u64, f64) {
-    let pool = pool.clone();
-    run(SLICE, tasks, ROWS as u64, move |_, id| {
-        let pool = pool.clone();
-        async move {
-            let c = pool.get().await.expect("a connection");
-            let stmt = c.prepare_cached(SELECT).await.expect("prepare");
-            c.query_one(&stmt, &[&id]).await.expect("row");
-        }
+    interleave::run_for(span, tasks, move |task, call| {
+        op(task, interleave::key(task, call, keys) as i32)
     })
     .await
 }
 
-/// One `pk_select` slice through raw deadpool-postgres.
-async fn raw_slice(pool: &deadpool_postgres::Pool, tasks: usize) -> (u64, f64) {
-    let pool = pool.clone();
-    run(SLICE, tasks, ROWS as u64, move |_, id| {
-        let pool = pool.clone();
-        async move {
-            let c = pool.get().await.expect("a connection");
-            let stmt = c.prepare_cached(SELECT).await.expect("prepare");
-            c.query_one(&stmt, &[&id]).await.expect("row");
+/// The `pk_select` workload on `pool`: a connection, `prepare_cached`,
+/// `query_one` on a random primary key.
+macro_rules! pk_select {
+    ($pool:expr) => {{
+        let pool = $pool.clone();
+        move |task: usize, call: u64| {
+            let pool = pool.clone();
+            async move {
+                let id = interleave::key(task, call, ROWS as u64) as i32;
+                let c = pool.get().await.expect("a connection");
+                let stmt = c.prepare_cached(SELECT).await.expect("prepare");
+                c.query_one(&stmt, &[&id]).await.expect("row");
+            }
         }
-    })
-    .await
+    }};
 }
 
 fn main() {
@@ -130,23 +98,13 @@ fn main() {
     let ours = rt.block_on(async { stats_pool(&url, POOL_SIZE) });
     let raw = rt.block_on(async { deadpool_pool(&url, POOL_SIZE) });
     for tasks in [1, 16] {
-        let (mut ours_q, mut ours_s, mut raw_q, mut raw_s) = (0, 0.0, 0, 0.0);
-        // Warm both pools up (connections, prepared statements).
-        rt.block_on(ours_slice(&ours, tasks));
-        rt.block_on(raw_slice(&raw, tasks));
-        for slice in 0..SLICES {
-            let ours_first = slice % 4 == 0 || slice % 4 == 3; // ABBA
-            for side in [ours_first, !ours_first] {
-                if side {
-                    let (q, s) = rt.block_on(ours_slice(&ours, tasks));
-                    (ours_q, ours_s) = (ours_q + q, ours_s + s);
-                } else {
-                    let (q, s) = rt.block_on(raw_slice(&raw, tasks));
-                    (raw_q, raw_s) = (raw_q + q, raw_s + s);
-                }
-            }
-        }
-        let (o, r) = (ours_q as f64 / ours_s, raw_q as f64 / raw_s);
+        let (o, r) = rt.block_on(interleave::interleaved(
+            pk_select!(ours),
+            pk_select!(raw),
+            tasks,
+            SLICE,
+            SLICES,
+        ));
         let case = format!(
             "pk_select, {tasks} task(s), pool of {POOL_SIZE}, {SLICES} × 0.5 s slices each, interleaved"
         );

@@ -11,10 +11,9 @@
 #![allow(missing_docs)]
 
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use perfect21_benches::interleave;
 use perfect21_benches::redis_cache::{
     KEYS, Record, batch_keys, raw_get, raw_get_many, raw_set, setup,
 };
@@ -51,41 +50,8 @@ fn redis_benchmark(url: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// Calls of `op` completed, and the seconds taken, with `clients` tasks
-/// looping for `slice`.
-async fn run_slice<F, Fut>(op: &F, clients: usize, slice: Duration) -> (u64, f64)
-where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for t in 0..clients {
-        let (stop, done, op) = (stop.clone(), done.clone(), op.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut i = t;
-            while !stop.load(Ordering::Relaxed) {
-                op(i % KEYS).await;
-                i += clients;
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    tokio::time::sleep(slice).await;
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        task.await.expect("task");
-    }
-    (
-        done.load(Ordering::Relaxed),
-        started.elapsed().as_secs_f64(),
-    )
-}
-
-/// Calls per second of `ours` and of `theirs`, alternating in ABBA order
-/// over SLICES slices each (after one warm-up slice each).
+/// Calls per second of `ours` and `theirs` with `clients` tasks, each
+/// task walking the keys `task, task + clients, …` (mod KEYS).
 async fn interleaved<A, FA, B, FB>(ours: A, theirs: B, clients: usize) -> (f64, f64)
 where
     A: Fn(usize) -> FA + Clone + Send + 'static,
@@ -93,20 +59,15 @@ where
     B: Fn(usize) -> FB + Clone + Send + 'static,
     FB: Future<Output = ()> + Send,
 {
-    run_slice(&ours, clients, SLICE).await;
-    run_slice(&theirs, clients, SLICE).await;
-    let (mut a, mut b) = ((0u64, 0f64), (0u64, 0f64));
-    for slice in 0..2 * SLICES {
-        let ours_turn = matches!(slice % 4, 0 | 3);
-        if ours_turn {
-            let (n, s) = run_slice(&ours, clients, SLICE).await;
-            a = (a.0 + n, a.1 + s);
-        } else {
-            let (n, s) = run_slice(&theirs, clients, SLICE).await;
-            b = (b.0 + n, b.1 + s);
-        }
-    }
-    (a.0 as f64 / a.1, b.0 as f64 / b.1)
+    let walk = move |task: usize, call: u64| (task + call as usize * clients) % KEYS;
+    interleave::interleaved(
+        move |task, call| ours(walk(task, call)),
+        move |task, call| theirs(walk(task, call)),
+        clients,
+        SLICE,
+        SLICES,
+    )
+    .await
 }
 
 /// Local tier: from the return of instance B's `set` until instance A's
