@@ -110,9 +110,11 @@ impl Shared {
         match self.admit() {
             Err(error) => Err(SubmitError::new(error, f)),
             Ok(Admission::Queue) => {
+                // Counted before the push, so before any worker can start
+                // it: no snapshot sees it run and not submitted.
+                self.counters.submitted();
                 let (task, output) = into_task(f);
                 self.queue.push(task);
-                self.counters.submitted();
                 self.deliver();
                 Ok(output)
             }
@@ -300,6 +302,7 @@ impl Shared {
 
     /// Runs a task outside a worker and counts it in the shared counters.
     fn run_counted(&self, task: Task) {
+        self.counters.add(Event::Started, 1);
         let event = if self.run_task(task) {
             Event::Panicked
         } else {
@@ -425,11 +428,10 @@ impl Shared {
             max_threads: self.config.max_threads,
             idle: seen.idle(),
             active: seen.threads() - seen.idle(),
-            queued: self.queue.len(),
             blocked_submitters: self.queue.blocked(),
             ..Stats::default()
         };
-        self.counters.fill(&mut stats);
+        self.counters.fill(&mut stats, || self.queue.len());
         stats
     }
 }

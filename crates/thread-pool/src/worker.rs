@@ -66,6 +66,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: Arc<Parker>, mut spinning: bool) {
     let retired = loop {
         if !std::mem::take(&mut spinning) {
             while let Some(task) = shared.queue.pop() {
+                counters.started();
                 counters.finished(shared.run_task(task));
             }
             if shared.queue.is_drained() {
@@ -83,6 +84,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: Arc<Parker>, mut spinning: bool) {
                 shared.queue.pop()
             };
             if let Some(task) = first {
+                counters.started();
                 counters.finished(shared.run_task(task));
             }
             continue;
