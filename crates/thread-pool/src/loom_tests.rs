@@ -24,10 +24,23 @@ use crate::{RejectionPolicy, TaskError, ThreadPool};
 /// Runs `f` under loom and checks that it explored more than one
 /// interleaving.
 fn model(f: impl Fn() + Sync + Send + 'static) {
+    explore(None, f);
+}
+
+/// [`model`] with its own preemption bound, for a model whose race needs
+/// more preemptions than `LOOM_MAX_PREEMPTIONS` allows the others.
+fn model_with_preemptions(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    explore(Some(preemptions), f);
+}
+
+fn explore(preemptions: Option<usize>, f: impl Fn() + Sync + Send + 'static) {
     let runs = Arc::new(StdAtomicUsize::new(0));
     let counted = Arc::clone(&runs);
     let mut builder = loom::model::Builder::new();
     builder.max_branches = 100_000;
+    if preemptions.is_some() {
+        builder.preemption_bound = preemptions;
+    }
     builder.check(move || {
         counted.fetch_add(1, SeqCst);
         f();
@@ -230,5 +243,53 @@ fn two_submitters_and_one_worker() {
         pool.wait_idle();
         assert_eq!(ran.load(SeqCst), 2);
         assert_eq!(pool.stats().completed, 2);
+    });
+}
+
+#[test]
+fn a_shutdown_racing_a_thread_start_joins_it() {
+    // The submitter's task starts the pool's first thread, outside the
+    // registry lock, while `shutdown` runs. keep_alive 0: the thread may
+    // run the task and retire before its starter has recorded its handle.
+    // The task runs exactly once if it was accepted, and shutdown returns
+    // only once that thread is joined: its stop hook has run and it no
+    // longer holds the pool. That interleaving needs four preemptions
+    // (main, the submitter after its spawn, the worker after retiring,
+    // ...): this model checks every interleaving with up to four.
+    model_with_preemptions(4, || {
+        let stopped = Arc::new(StdAtomicUsize::new(0));
+        let pool = {
+            let stopped = Arc::clone(&stopped);
+            pool(0, 1)
+                .keep_alive(Duration::ZERO)
+                .on_thread_stop(move || {
+                    stopped.fetch_add(1, SeqCst);
+                })
+                .build()
+                .unwrap()
+        };
+        let pool = Arc::new(pool);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let submitter = {
+            let (pool, task) = (Arc::clone(&pool), count(&ran));
+            loom::thread::spawn(move || pool.execute(task).is_ok())
+        };
+        pool.shutdown();
+        let accepted = submitter.join().unwrap();
+        assert_eq!(ran.load(SeqCst), usize::from(accepted));
+        let stats = pool.stats();
+        assert_eq!(stats.threads, 0);
+        assert_eq!(stats.threads_started, stats.threads_retired);
+        assert_eq!(stats.completed, u64::from(accepted));
+        assert_eq!(
+            stopped.load(SeqCst) as u64,
+            stats.threads_started,
+            "a pool thread was still running after shutdown"
+        );
+        assert_eq!(
+            Arc::strong_count(pool.shared()),
+            1,
+            "a pool thread outlived shutdown"
+        );
     });
 }

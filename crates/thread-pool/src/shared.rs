@@ -253,9 +253,14 @@ impl Shared {
         );
         let shared = Arc::clone(self);
         let parker = Arc::new(Parker::new());
-        match self.threads.start(name, self.config.stack_size, move || {
-            worker::run(shared, parker, idle)
-        }) {
+        let mut builder = thread::Builder::new().name(name);
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        match self
+            .threads
+            .start(move || builder.spawn(move || worker::run(shared, parker, idle)))
+        {
             Ok(()) => {
                 self.counters.add(Event::ThreadStarted, 1);
                 self.counters.saw_threads(threads);
@@ -384,14 +389,16 @@ impl Shared {
         let me = thread::current().id();
         loop {
             let mut handles = self.threads.lock();
-            let taken = std::mem::take(&mut *handles);
+            let taken = std::mem::take(&mut handles.handles);
             if taken.iter().all(|handle| handle.thread().id() == me) {
                 let others = self
                     .workers
                     .load()
                     .threads()
                     .saturating_sub(usize::from(own));
-                if others == 0 {
+                // A start in flight will record a handle to join, even if
+                // its thread has already exited and left the count.
+                if others == 0 && handles.starting == 0 {
                     drop(handles);
                     if self.queue.len() == 0 {
                         return;
