@@ -293,3 +293,21 @@ fn a_shutdown_racing_a_thread_start_joins_it() {
         );
     });
 }
+
+#[test]
+fn a_worker_waiting_for_a_push_is_woken_by_the_push_or_by_the_take() {
+    // Two idle workers both see the task admitted, possibly before its
+    // push. A worker that sleeps until the push must be woken by it; and
+    // when the other worker takes the task, by the count dropping to zero —
+    // else it sleeps in transit and `wait_idle` waits for ever (a deadlock).
+    model(|| {
+        let pool = pool(2, 2).build().unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        pool.execute(count(&ran)).unwrap();
+        pool.wait_idle();
+        assert_eq!(ran.load(SeqCst), 1);
+        pool.shutdown();
+        let stats = pool.stats();
+        assert_eq!((stats.submitted, stats.completed), (1, 1));
+    });
+}
