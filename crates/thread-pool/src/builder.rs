@@ -1,6 +1,7 @@
 //! `ThreadPool::builder()…build()`: every option, each checked at
 //! `build()` against its allowed range.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,10 +147,21 @@ impl ThreadPoolBuilder {
     /// are stopped).
     pub fn build(self) -> Result<ThreadPool, Error> {
         let config = self.check()?;
-        let initial = config
-            .policy
-            .initial_threads(config.min_threads, config.max_threads)
-            .clamp(config.min_threads, config.max_threads);
+        // A panic in the policy counts as no opinion: `min_threads`.
+        let (min, max) = (config.min_threads, config.max_threads);
+        let asked = catch_unwind(AssertUnwindSafe(|| config.policy.initial_threads(min, max)));
+        let initial = match asked {
+            Ok(initial) => initial.clamp(min, max),
+            Err(payload) => {
+                tracing::error!(
+                    target: "perfect21_thread_pool",
+                    panic = %panic::panic_message(payload.as_ref()),
+                    "the scaling policy panicked in initial_threads; starting min_threads"
+                );
+                panic::drop_quietly(payload);
+                min
+            }
+        };
         let pool = ThreadPool::from_shared(Arc::new(Shared::new(config)));
         let shared = pool.shared();
         for _ in 0..initial {
