@@ -1,7 +1,9 @@
 //! Loom models of the pool's hand-written synchronisation: the hand-off
 //! between submitters and workers (state word, spinning tokens, idle stack,
 //! parker), growth, retirement racing a new task, the blocking rejection
-//! policy, task handles, `wait_idle` and both shutdowns. Each model runs the
+//! policy, task handles, `wait_idle`, both shutdowns, a shutdown racing a
+//! thread start, a worker waiting for a push, and `scope` (alone and racing
+//! `shutdown_now`). Each model runs the
 //! real pool through its public API with loom's atomics, mutexes, condvars
 //! and threads (the queue is a loom mutex around a `VecDeque`), and checks
 //! after every interleaving that each task ran exactly once (or was
@@ -309,5 +311,77 @@ fn a_worker_waiting_for_a_push_is_woken_by_the_push_or_by_the_take() {
         pool.shutdown();
         let stats = pool.stats();
         assert_eq!((stats.submitted, stats.completed), (1, 1));
+    });
+}
+
+#[test]
+fn a_scope_returns_only_after_its_tasks_ran() {
+    // The tasks borrow a counter on the scope's stack: `scope` must not
+    // return before each has run and been dropped (the lifetime erasure's
+    // whole argument), whatever the interleaving of the `Pending` count,
+    // its condvar and the workers.
+    model(|| {
+        let pool = pool(1, 1).build().unwrap();
+        let ran = AtomicUsize::new(0);
+        pool.scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    ran.fetch_add(1, SeqCst);
+                })
+                .unwrap();
+            }
+        });
+        assert_eq!(ran.load(SeqCst), 2);
+        pool.shutdown();
+        assert_eq!(pool.stats().completed, 2);
+    });
+}
+
+#[test]
+fn a_scope_racing_shutdown_now_waits_for_its_cancelled_task() {
+    // A scoped task is run, cancelled by a concurrent `shutdown_now`, or
+    // refused; in each case what it borrowed is dropped before `scope`
+    // returns, exactly once.
+    model(|| {
+        let pool = Arc::new(pool(1, 1).build().unwrap());
+        let stopper = {
+            let pool = Arc::clone(&pool);
+            loom::thread::spawn(move || pool.shutdown_now())
+        };
+        struct Dropped<'a>(&'a AtomicUsize);
+        impl Drop for Dropped<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        let (ran, dropped) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let outcome = pool.scope(|s| {
+            let guard = Dropped(&dropped);
+            s.spawn(|| {
+                let _guard = guard;
+                ran.fetch_add(1, SeqCst);
+            })
+            .map(|handle| handle.join())
+            .map_err(|refused| refused.into_error())
+        });
+        assert_eq!(dropped.load(SeqCst), 1, "the borrow was dropped once");
+        match outcome {
+            Ok(Ok(())) => assert_eq!(ran.load(SeqCst), 1),
+            Ok(Err(error)) => {
+                assert_eq!(error, TaskError::Cancelled);
+                assert_eq!(ran.load(SeqCst), 0);
+            }
+            Err(error) => {
+                assert_eq!(error, crate::Error::ShutDown);
+                assert_eq!(ran.load(SeqCst), 0);
+            }
+        }
+        stopper.join().unwrap();
+        let stats = pool.stats();
+        assert_eq!(
+            stats.submitted,
+            stats.completed + stats.cancelled,
+            "{stats:?}"
+        );
     });
 }
