@@ -10,8 +10,8 @@ use crate::error::Error;
 use crate::panic::{self, PanicPayload};
 use crate::policy::{OnDemand, ScalingPolicy};
 use crate::pool::ThreadPool;
+use crate::pool_state::PoolState;
 use crate::queue::UNBOUNDED;
-use crate::shared::Shared;
 use crate::state::MAX_THREADS;
 
 /// How long a thread above `min_threads` stays idle before it exits, unless
@@ -162,7 +162,7 @@ impl ThreadPoolBuilder {
                 min
             }
         };
-        let pool = ThreadPool::from_shared(Arc::new(Shared::new(config)));
+        let pool = ThreadPool::from_shared(Arc::new(PoolState::new(config)));
         let shared = pool.shared();
         for _ in 0..initial {
             // The threads started so far change the word too (a spinning

@@ -7,7 +7,7 @@
 //! then pushes it. A worker pops, then decrements the count. The count is
 //! therefore never below the number of tasks in the queue, and "count is
 //! zero" is the emptiness test the hand-off protocol relies on (see
-//! `shared.rs`): it is one `SeqCst` location, which a worker can order
+//! `handoff.rs`): it is one `SeqCst` location, which a worker can order
 //! against its own announcements.
 //!
 //! Between its admission and its push a submitter boxes the task, which

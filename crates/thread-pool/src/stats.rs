@@ -31,6 +31,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crossbeam_utils::CachePadded;
 
+use crate::pool_state::PoolState;
+
 /// A snapshot of a pool: gauges at the time of the call, and counters that
 /// only grow. Every number is exact once the pool is quiescent (for
 /// example after [`wait_idle`](crate::ThreadPool::wait_idle)); while other
@@ -245,5 +247,23 @@ impl Counters {
         stats.caller_runs = get(Event::CallerRuns);
         stats.threads_started = get(Event::ThreadStarted);
         stats.threads_retired = get(Event::ThreadRetired);
+    }
+}
+
+impl PoolState {
+    /// A snapshot of the pool (see the module docs for its consistency).
+    pub(crate) fn stats(&self) -> Stats {
+        let seen = self.workers.load();
+        let mut stats = Stats {
+            threads: seen.threads(),
+            min_threads: self.config.min_threads,
+            max_threads: self.config.max_threads,
+            idle: seen.idle(),
+            active: seen.threads() - seen.idle(),
+            blocked_submitters: self.queue.blocked(),
+            ..Stats::default()
+        };
+        self.counters.fill(&mut stats, || self.queue.len());
+        stats
     }
 }
