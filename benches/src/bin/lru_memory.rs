@@ -1,6 +1,9 @@
-//! Memory per entry of each cache holding 1 000 000 `u64 → u64` entries,
-//! measured by a counting global allocator (bytes requested and not yet
-//! freed, before and after filling a cache built for that capacity). Writes
+//! Memory per entry of each cache after 1 000 000 `u64 → u64` inserts into a
+//! cache built for that capacity, measured by a counting global allocator
+//! (bytes requested and not yet freed, before and after filling) and divided
+//! by the entries the cache actually holds afterwards (a sharded or
+//! admission-filtered cache may hold fewer than were inserted; dividing by
+//! the inserts would flatter it). Writes
 //! `target/perfect21-results/lru-memory.json`.
 //!
 //! `cargo run --release -p perfect21-benches --bin lru_memory`
@@ -54,15 +57,16 @@ static ALLOCATOR: Counting = Counting;
 
 const ENTRIES: usize = 1_000_000;
 
-/// Bytes per entry that `fill` leaves allocated (the cache is returned and
-/// dropped after measuring).
-fn per_entry<C>(fill: impl FnOnce() -> C, settle: impl FnOnce(&C)) -> f64 {
+/// Bytes per held entry that `fill` leaves allocated, and how many entries
+/// are held (`held` settles the cache and counts them; the cache is dropped
+/// after measuring).
+fn per_entry<C>(fill: impl FnOnce() -> C, held: impl FnOnce(&C) -> usize) -> (f64, usize) {
     let before = LIVE.load(Ordering::Relaxed);
     let cache = fill();
-    settle(&cache);
+    let held = held(&cache);
     let after = LIVE.load(Ordering::Relaxed);
     drop(cache);
-    (after - before) as f64 / ENTRIES as f64
+    ((after - before) as f64 / held.max(1) as f64, held)
 }
 
 fn main() {
@@ -79,7 +83,7 @@ fn main() {
                     });
                     c
                 },
-                |c| assert_eq!(c.len(), ENTRIES),
+                |c| c.len(),
             ),
         ),
         (
@@ -92,7 +96,7 @@ fn main() {
                     });
                     c
                 },
-                |c| assert!(c.len() <= ENTRIES),
+                |c| c.len(),
             ),
         ),
         (
@@ -105,7 +109,7 @@ fn main() {
                     });
                     c
                 },
-                |c| assert_eq!(c.len(), ENTRIES),
+                |c| c.len(),
             ),
         ),
         (
@@ -118,7 +122,7 @@ fn main() {
                     });
                     c
                 },
-                |c| assert_eq!(c.len(), ENTRIES),
+                |c| c.len(),
             ),
         ),
         (
@@ -129,7 +133,7 @@ fn main() {
                     (0..n).for_each(|k| c.insert(k, k));
                     c
                 },
-                |_| {},
+                |c| c.len(),
             ),
         ),
         (
@@ -140,19 +144,22 @@ fn main() {
                     (0..n).for_each(|k| c.insert(k, k));
                     c
                 },
-                |c| c.run_pending_tasks(),
+                |c| {
+                    c.run_pending_tasks();
+                    usize::try_from(c.entry_count()).unwrap_or(usize::MAX)
+                },
             ),
         ),
     ];
-    println!("| cache | bytes per entry, {ENTRIES} u64 → u64 entries |");
-    println!("|---|---:|");
+    println!("| cache | entries held of {ENTRIES} inserted | bytes per entry held |");
+    println!("|---|---:|---:|");
     let mut records = Vec::new();
-    for (name, bytes) in rows {
-        println!("| {name} | {bytes:.1} |");
+    for (name, (bytes, held)) in rows {
+        println!("| {name} | {held} | {bytes:.1} |");
         records.push(Record::new(
             "lru",
-            format!("memory {ENTRIES} u64→u64 cache={name}"),
-            "bytes per entry",
+            format!("memory {ENTRIES} u64→u64 inserted, {held} held, cache={name}"),
+            "bytes per entry held",
             (bytes * 10.0).round() / 10.0,
             "B",
         ));
