@@ -21,12 +21,10 @@ where
 {
     /// Runs a dispatched batch to the end: every item's caller gets exactly
     /// one outcome (or had stopped waiting).
-    pub(crate) async fn run_batch(&self, batch: Batch<I, O, E>) {
-        let Batch {
-            entries,
-            reason,
-            dispatched,
-        } = batch;
+    pub(crate) async fn run_batch(&self, mut batch: Batch<I, O, E>) {
+        let entries = std::mem::take(&mut batch.entries);
+        let (reason, dispatched) = (batch.reason, batch.dispatched);
+        drop(batch);
         let size = entries.len();
         self.counters.flushed(reason);
         self.histograms.lock().record(
@@ -36,10 +34,13 @@ where
                 .map(|entry| dispatched.saturating_duration_since(entry.enqueued)),
         );
         let mut items = Vec::with_capacity(size);
-        let mut replies = Vec::with_capacity(size);
+        let mut replies = Unanswered {
+            replies: Vec::with_capacity(size),
+            counters: &self.counters,
+        };
         for entry in entries {
             items.push(entry.item);
-            replies.push(entry.reply);
+            replies.replies.push(entry.reply);
         }
         let span = tracing::debug_span!(
             target: "perfect21_batch",
@@ -50,7 +51,7 @@ where
         );
         let result = self.call(items).instrument(span.clone()).await;
         let _entered = span.enter();
-        self.deliver(result, replies);
+        self.deliver(result, std::mem::take(&mut replies.replies));
     }
 
     /// Calls the batch function; a panic (while creating or polling its
@@ -131,6 +132,20 @@ where
                 }
             }
         }
+    }
+}
+
+/// The reply channels of a running batch. If the batch is dropped before
+/// it delivers (its task was dropped: the runtime shut down), the callers
+/// still waiting are counted as aborted, before their channels close.
+struct Unanswered<'a, O, E> {
+    replies: Vec<oneshot::Sender<Outcome<O, E>>>,
+    counters: &'a Counters,
+}
+
+impl<O, E> Drop for Unanswered<'_, O, E> {
+    fn drop(&mut self) {
+        Counters::add(&self.counters.aborted, self.replies.len());
     }
 }
 

@@ -8,6 +8,7 @@
 //! ([`FlushPolicy::Fixed`] only). User code (the batch function, an item's
 //! `Drop`) never runs under the lock.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -40,7 +41,7 @@ pub(crate) struct Shared<I, O, E> {
     /// queueing (and forget it); it comes back when the item leaves the
     /// queue, dispatched or cancelled.
     pub(crate) room: Semaphore,
-    pub(crate) counters: Counters,
+    pub(crate) counters: Arc<Counters>,
     pub(crate) histograms: Mutex<Histograms>,
     /// The keyed form's count of de-duplicated requests.
     pub(crate) deduplicated: Option<Arc<AtomicU64>>,
@@ -55,6 +56,10 @@ struct State<I, O, E> {
     queue: Queue<I, O, E>,
     in_flight: usize,
     closed: bool,
+    /// A batch task was dropped unfinished: the runtime has shut down, and
+    /// its timer with it. Everything queued is flushed at once from then
+    /// on (to be aborted), as when closing.
+    runtime_lost: bool,
     /// Ids go to accepted items only, in order: this is also the number of
     /// items submitted so far.
     next_id: u64,
@@ -68,10 +73,23 @@ impl<I, O, E> State<I, O, E> {
 }
 
 /// Items taken from the queue to run together.
+///
+/// A batch dropped with its entries still in it (its task was dropped
+/// unpolled: the runtime shut down) counts them as aborted; their callers
+/// see [`BatchError::Aborted`](crate::BatchError::Aborted).
 pub(crate) struct Batch<I, O, E> {
     pub(crate) entries: Vec<Entry<I, O, E>>,
     pub(crate) reason: FlushReason,
     pub(crate) dispatched: Instant,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl<I, O, E> Drop for Batch<I, O, E> {
+    fn drop(&mut self) {
+        // Counted before the entries (and their reply senders) drop, so a
+        // caller that sees `Aborted` finds it counted.
+        Counters::add(&self.counters.aborted, self.entries.len());
+    }
 }
 
 /// An item just queued: its ticket, and the batch its arrival made ready
@@ -108,13 +126,14 @@ where
                 queue: Queue::new(),
                 in_flight: 0,
                 closed: false,
+                runtime_lost: false,
                 next_id: 0,
                 cancelled: 0,
             }),
             room: Semaphore::new(config.queue_capacity),
             config,
             batch_fn,
-            counters: Counters::default(),
+            counters: Arc::new(Counters::default()),
             histograms: Mutex::new(Histograms::new()),
             deduplicated,
             drained: Notify::new(),
@@ -169,7 +188,7 @@ where
             return None;
         }
         let oldest = state.queue.oldest()?;
-        let reason = if state.closed {
+        let reason = if state.closed || state.runtime_lost {
             FlushReason::Shutdown
         } else if state.queue.len() >= config.max_batch_size {
             FlushReason::Size
@@ -187,6 +206,7 @@ where
             entries: state.queue.take_front(config.max_batch_size),
             reason,
             dispatched: now,
+            counters: Arc::clone(&self.counters),
         })
     }
 
@@ -214,15 +234,44 @@ where
         next
     }
 
-    /// A batch task ended without finishing (its runtime shut down).
-    pub(crate) fn release_slot(&self) {
-        let mut state = self.state.lock();
-        state.in_flight -= 1;
-        let drained = state.drained();
-        drop(state);
-        if drained {
-            self.drained.notify_waiters();
+    /// A batch task ended without finishing (its runtime shut down): frees
+    /// its slot and flushes the queue, so nothing queued waits for a later
+    /// submit (or a timer that died with the runtime) to move. On a runtime that has shut down, each launched
+    /// task is dropped at once, which releases its slot again from inside
+    /// this call: that inner call only frees the slot, and this outer one
+    /// goes on dispatching, so the stack does not grow with the queue.
+    pub(crate) fn release_slot(self: &Arc<Self>) {
+        thread_local! {
+            static RELEASING: Cell<bool> = const { Cell::new(false) };
         }
+        {
+            let mut state = self.state.lock();
+            state.in_flight -= 1;
+            state.runtime_lost = true;
+        }
+        if RELEASING.with(|releasing| releasing.replace(true)) {
+            return;
+        }
+        loop {
+            let now = Instant::now();
+            let mut state = self.state.lock();
+            let next = self.next_batch(&mut state, now);
+            let drained = state.drained();
+            drop(state);
+            match next {
+                Some(batch) => {
+                    self.room.add_permits(batch.entries.len());
+                    self.launch(batch);
+                }
+                None => {
+                    if drained {
+                        self.drained.notify_waiters();
+                    }
+                    break;
+                }
+            }
+        }
+        RELEASING.with(|releasing| releasing.set(false));
     }
 
     /// One round of the timer task: dispatches what `max_wait` made ready

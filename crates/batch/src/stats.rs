@@ -11,9 +11,9 @@ use crate::policy::FlushReason;
 /// A snapshot of a batcher's counters and distributions.
 ///
 /// Counts are exact. Every accepted item ends in exactly one of
-/// `completed`, `failed` or `cancelled`, or is still `queued` or in a batch
-/// in flight; once the batcher is idle,
-/// `submitted == completed + failed + cancelled`.
+/// `completed`, `failed`, `cancelled` or `aborted`, or is still `queued` or
+/// in a batch in flight; once the batcher is idle,
+/// `submitted == completed + failed + cancelled + aborted`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
@@ -29,6 +29,10 @@ pub struct BatchStats {
     /// Items removed from the queue because their caller stopped waiting
     /// before the batch was dispatched; the batch function never saw them.
     pub cancelled: u64,
+    /// Items whose batch was dropped before it finished because the tokio
+    /// runtime running it shut down (their callers got
+    /// [`BatchError::Aborted`](crate::BatchError::Aborted)).
+    pub aborted: u64,
     /// Items refused: `try_submit` on a full queue, or any submit after
     /// the batcher closed.
     pub rejected: u64,
@@ -55,7 +59,7 @@ impl BatchStats {
     /// Accepted items without an outcome yet (queued or in flight).
     pub fn outstanding(&self) -> u64 {
         self.submitted
-            .saturating_sub(self.completed + self.failed + self.cancelled)
+            .saturating_sub(self.completed + self.failed + self.cancelled + self.aborted)
     }
 }
 
@@ -141,6 +145,7 @@ pub(crate) struct QueueCounts {
 pub(crate) struct Counters {
     pub(crate) completed: AtomicU64,
     pub(crate) failed: AtomicU64,
+    pub(crate) aborted: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) deduplicated: AtomicU64,
     pub(crate) batches: AtomicU64,
@@ -252,6 +257,7 @@ pub(crate) fn snapshot(
         completed: load(&counters.completed),
         failed: load(&counters.failed),
         cancelled: queue.cancelled,
+        aborted: load(&counters.aborted),
         rejected: load(&counters.rejected),
         deduplicated: load(&counters.deduplicated),
         batches: load(&counters.batches),
