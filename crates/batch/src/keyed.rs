@@ -7,12 +7,11 @@ use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::batcher::Batcher;
 use crate::builder::{BatcherBuilder, KeyedBatcherBuilder};
 use crate::error::{BatchError, TrySubmitError};
-use crate::stats::BatchStats;
+use crate::stats::{BatchStats, Counters};
 use crate::submission::Submission;
 
 /// A batcher for lookups by key (a DataLoader).
@@ -50,17 +49,17 @@ where
         Fut: Future<Output = Result<R, E>> + Send + 'static,
         R: IntoIterator<Item = (K, V)>,
     {
-        let deduplicated = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&deduplicated);
+        let counters = Arc::new(Counters::default());
+        let writer = Arc::clone(&counters);
         BatcherBuilder::new(
             Box::new(move |keys| {
                 let plan = Plan::new(keys);
-                counter.fetch_add(plan.duplicates() as u64, Relaxed);
+                Counters::add(&writer.deduplicated, plan.duplicates());
                 let (unique, plan) = plan.split();
                 let load = load_fn(unique);
                 Box::pin(async move { Ok(plan.route(load.await?)) })
             }),
-            Some(deduplicated),
+            counters,
         )
     }
 
@@ -209,7 +208,32 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering::Relaxed;
+
     use super::*;
+
+    #[tokio::test]
+    async fn the_snapshot_reports_the_batchers_own_deduplicated_counter() {
+        // One counter, written where the duplicates are found and read by
+        // the snapshot: nothing else overrides it.
+        let keyed = KeyedBatcher::builder(|keys: Vec<u8>| async move {
+            Ok::<_, ()>(keys.into_iter().map(|k| (k, k)))
+        })
+        .build()
+        .unwrap();
+        let (a, b) = tokio::join!(keyed.load(1), keyed.load(1));
+        assert_eq!((a, b), (Ok(Some(1)), Ok(Some(1))));
+        let counters = &keyed.inner.shared().counters;
+        assert_eq!(
+            counters.deduplicated.load(Relaxed),
+            keyed.stats().deduplicated
+        );
+        counters.deduplicated.fetch_add(5, Relaxed);
+        assert_eq!(
+            keyed.stats().deduplicated,
+            counters.deduplicated.load(Relaxed)
+        );
+    }
 
     #[test]
     fn routes_each_request_to_its_key() {

@@ -12,7 +12,6 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use parking_lot::Mutex;
 use tokio::runtime::Handle;
@@ -43,8 +42,6 @@ pub(crate) struct Shared<I, O, E> {
     pub(crate) room: Semaphore,
     pub(crate) counters: Arc<Counters>,
     pub(crate) histograms: Mutex<Histograms>,
-    /// The keyed form's count of de-duplicated requests.
-    pub(crate) deduplicated: Option<Arc<AtomicU64>>,
     /// Woken when the batcher is closed and nothing is queued or in flight.
     drained: Notify,
     /// Wakes the timer task ([`FlushPolicy::Fixed`]).
@@ -118,7 +115,7 @@ where
     pub(crate) fn new(
         config: Config,
         batch_fn: BatchFn<I, O, E>,
-        deduplicated: Option<Arc<AtomicU64>>,
+        counters: Arc<Counters>,
         runtime: Handle,
     ) -> Self {
         Self {
@@ -133,9 +130,8 @@ where
             room: Semaphore::new(config.queue_capacity),
             config,
             batch_fn,
-            counters: Arc::new(Counters::default()),
+            counters,
             histograms: Mutex::new(Histograms::new()),
-            deduplicated,
             drained: Notify::new(),
             timer: Notify::new(),
             runtime,
@@ -367,11 +363,7 @@ where
                 queued_items: state.queue.len(),
             }
         };
-        let mut snapshot = stats::snapshot(queue, &self.counters, &self.histograms.lock());
-        if let Some(deduplicated) = &self.deduplicated {
-            snapshot.deduplicated = deduplicated.load(Relaxed);
-        }
-        snapshot
+        stats::snapshot(queue, &self.counters, &self.histograms.lock())
     }
 }
 
