@@ -36,9 +36,16 @@ pub struct BatchStats {
     /// Items refused: `try_submit` on a full queue, or any submit after
     /// the batcher closed.
     pub rejected: u64,
-    /// Keyed form only: requests that shared another request's load of the
-    /// same key in the same batch (0 for [`Batcher`](crate::Batcher)).
+    /// Keyed form only: requests answered by a load another request caused
+    /// — a request for the same key earlier in the same batch, or (counted
+    /// in `joined` too) a load of the key already in flight in another
+    /// batch. 0 for [`Batcher`](crate::Batcher).
     pub deduplicated: u64,
+    /// Keyed form only: requests whose key was already being loaded by
+    /// another batch in flight when their batch started, and which got that
+    /// load's answer instead of loading the key again (DataLoader-style
+    /// joining). A subset of `deduplicated`.
+    pub joined: u64,
     /// Batches dispatched.
     pub batches: u64,
     /// Batches dispatched, by reason.
@@ -148,6 +155,7 @@ pub(crate) struct Counters {
     pub(crate) aborted: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) deduplicated: AtomicU64,
+    pub(crate) joined: AtomicU64,
     pub(crate) batches: AtomicU64,
     flush_size: AtomicU64,
     flush_time: AtomicU64,
@@ -260,6 +268,7 @@ pub(crate) fn snapshot(
         aborted: load(&counters.aborted),
         rejected: load(&counters.rejected),
         deduplicated: load(&counters.deduplicated),
+        joined: load(&counters.joined),
         batches: load(&counters.batches),
         flushes: FlushCounts {
             size: load(&counters.flush_size),
