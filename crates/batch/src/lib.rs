@@ -23,6 +23,7 @@ mod slot;
 mod stats;
 mod submission;
 mod timer;
+mod unwind;
 
 pub use batcher::Batcher;
 pub use builder::{BatcherBuilder, KeyedBatcherBuilder};

@@ -1,7 +1,6 @@
 //! Running one batch: call the batch function (catching panics, enforcing
 //! `batch_timeout`), then hand each caller its own outcome.
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Poll;
 
@@ -12,6 +11,7 @@ use crate::error::BatchError;
 use crate::queue::Outcome;
 use crate::shared::{Batch, Shared};
 use crate::stats::Counters;
+use crate::unwind::{Quiet, clone_error, drop_quietly, panicked};
 
 impl<I, O, E> Shared<I, O, E>
 where
@@ -57,15 +57,26 @@ where
     /// Calls the batch function; a panic (while creating or polling its
     /// future) and a timeout become errors.
     async fn call(&self, items: Vec<I>) -> Result<Vec<O>, BatchError<E>> {
-        let mut future = match catch_unwind(AssertUnwindSafe(|| (self.batch_fn)(items))) {
+        let future = match catch_unwind(AssertUnwindSafe(|| (self.batch_fn)(items))) {
             Ok(future) => future,
             Err(payload) => return Err(panicked(payload)),
         };
+        // Dropped quietly when done, or when the timeout drops it.
+        let mut future = Quiet(Some(future));
         let caught = std::future::poll_fn(move |cx| {
-            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-                Ok(Poll::Ready(result)) => Poll::Ready(result.map_err(BatchError::Failed)),
+            let Some(running) = future.0.as_mut() else {
+                return Poll::Pending;
+            };
+            match catch_unwind(AssertUnwindSafe(|| running.as_mut().poll(cx))) {
+                Ok(Poll::Ready(result)) => {
+                    future.0.take().into_iter().for_each(drop_quietly);
+                    Poll::Ready(result.map_err(BatchError::Failed))
+                }
                 Ok(Poll::Pending) => Poll::Pending,
-                Err(payload) => Poll::Ready(Err(panicked(payload))),
+                Err(payload) => {
+                    future.0.take().into_iter().for_each(drop_quietly);
+                    Poll::Ready(Err(panicked(payload)))
+                }
             }
         });
         match self.config.batch_timeout {
@@ -84,10 +95,11 @@ where
     ) {
         let expected = replies.len();
         let result = match result {
-            Ok(outputs) if outputs.len() != expected => Err(BatchError::OutputCountMismatch {
-                expected,
-                actual: outputs.len(),
-            }),
+            Ok(outputs) if outputs.len() != expected => {
+                let actual = outputs.len();
+                drop_quietly(outputs);
+                Err(BatchError::OutputCountMismatch { expected, actual })
+            }
             other => other,
         };
         let counters = &self.counters;
@@ -97,7 +109,9 @@ where
                 for (reply, output) in replies.into_iter().zip(outputs) {
                     // A caller that stopped waiting after dispatch: its
                     // output is dropped.
-                    let _ = reply.send(Ok(output));
+                    if let Err(unsent) = reply.send(Ok(output)) {
+                        drop_quietly(unsent);
+                    }
                 }
             }
             Err(error) => {
@@ -125,10 +139,17 @@ where
                 let mut replies = replies.into_iter();
                 let last = replies.next_back();
                 for reply in replies {
-                    let _ = reply.send(Err(error.clone()));
+                    if let Err(unsent) = reply.send(Err(clone_error(&error))) {
+                        drop_quietly(unsent);
+                    }
                 }
-                if let Some(reply) = last {
-                    let _ = reply.send(Err(error));
+                match last {
+                    Some(reply) => {
+                        if let Err(unsent) = reply.send(Err(error)) {
+                            drop_quietly(unsent);
+                        }
+                    }
+                    None => drop_quietly(error),
                 }
             }
         }
@@ -147,16 +168,4 @@ impl<O, E> Drop for Unanswered<'_, O, E> {
     fn drop(&mut self) {
         Counters::add(&self.counters.aborted, self.replies.len());
     }
-}
-
-/// A panic payload's message.
-fn panicked<E>(payload: Box<dyn Any + Send>) -> BatchError<E> {
-    let message = match payload.downcast::<String>() {
-        Ok(message) => *message,
-        Err(payload) => match payload.downcast::<&'static str>() {
-            Ok(message) => (*message).to_string(),
-            Err(_) => "a panic with a non-string payload".to_string(),
-        },
-    };
-    BatchError::Panicked { message }
 }

@@ -23,6 +23,7 @@ use crate::policy::{FlushPolicy, FlushReason};
 use crate::queue::{Entry, Queue};
 use crate::stats::{self, BatchStats, Counters, Histograms, QueueCounts};
 use crate::submission::{Cancel, Ticket};
+use crate::unwind::drop_quietly;
 
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -383,7 +384,7 @@ where
         if let Some(entry) = removed {
             self.room.add_permits(1);
             // Dropped here, outside the lock: the item's `Drop` is user code.
-            drop(entry);
+            drop_quietly(entry);
         }
     }
 }
