@@ -22,8 +22,12 @@ mod shared;
 mod slot;
 mod stats;
 mod submission;
+mod sync;
 mod timer;
 mod unwind;
+
+#[cfg(all(test, perfect21_loom))]
+mod loom_tests;
 
 pub use batcher::Batcher;
 pub use builder::{BatcherBuilder, KeyedBatcherBuilder};

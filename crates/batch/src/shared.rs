@@ -13,7 +13,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::time::Instant;
@@ -23,6 +22,7 @@ use crate::policy::{FlushPolicy, FlushReason};
 use crate::queue::{Entry, Queue};
 use crate::stats::{self, BatchStats, Counters, Histograms, QueueCounts};
 use crate::submission::{Cancel, Ticket};
+use crate::sync::{Mutex, thread_local};
 use crate::unwind::drop_quietly;
 
 /// A boxed, sendable future.
@@ -237,9 +237,11 @@ where
     /// task is dropped at once, which releases its slot again from inside
     /// this call: that inner call only frees the slot, and this outer one
     /// goes on dispatching, so the stack does not grow with the queue.
+    // loom's `thread_local!` takes no `const` initialiser.
+    #[allow(clippy::missing_const_for_thread_local)]
     pub(crate) fn release_slot(self: &Arc<Self>) {
         thread_local! {
-            static RELEASING: Cell<bool> = const { Cell::new(false) };
+            static RELEASING: Cell<bool> = Cell::new(false);
         }
         {
             let mut state = self.state.lock();
