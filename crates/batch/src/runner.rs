@@ -21,7 +21,7 @@ where
     /// Runs a batch on a new task, which then goes on with every batch that
     /// is ready when the previous one finishes.
     pub(crate) fn launch(self: &Arc<Self>, batch: Batch<I, O, E>) {
-        let slot = Slot {
+        let slot = InFlight {
             shared: Arc::clone(self),
             held: true,
         };
@@ -35,7 +35,7 @@ where
     /// is launched on its own task. If the caller stops waiting, the batch
     /// moves to a task of its own and finishes there.
     pub(crate) fn lead(self: &Arc<Self>, batch: Batch<I, O, E>) -> Lead {
-        let slot = Slot {
+        let slot = InFlight {
             shared: Arc::clone(self),
             held: true,
         };
@@ -49,7 +49,7 @@ where
 /// One in-flight slot, held by the task running batches in it. If the task
 /// is dropped before the slot is handed back (its runtime shut down), the
 /// slot is released on drop.
-struct Slot<I, O, E>
+struct InFlight<I, O, E>
 where
     I: Send + 'static,
     O: Send + 'static,
@@ -59,7 +59,7 @@ where
     held: bool,
 }
 
-impl<I, O, E> Slot<I, O, E>
+impl<I, O, E> InFlight<I, O, E>
 where
     I: Send + 'static,
     O: Send + 'static,
@@ -119,7 +119,7 @@ impl Drop for Lead {
     }
 }
 
-impl<I, O, E> Drop for Slot<I, O, E>
+impl<I, O, E> Drop for InFlight<I, O, E>
 where
     I: Send + 'static,
     O: Send + 'static,
