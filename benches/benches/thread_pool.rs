@@ -17,13 +17,17 @@
 //!   microsecond, is 4 ms. Every iteration gets a fresh pool (built and
 //!   dropped outside the timing) so growth is measured, not a pool left
 //!   warm by the previous iteration — except `blocking`'s, which is
-//!   global.
+//!   global. Every pool gets the same settle step before the timing: each
+//!   thread it starts at build time (2 for ours, 16 for the fixed pools,
+//!   none for tokio's blocking pool) has run a task, so no row's burst
+//!   races its own threads' start-up.
 //!
 //! Idle CPU and the shrink back to `min_threads` are measured by the
 //! `thread_pool_measure` program (`cargo xtask bench thread_pool` runs both).
 #![allow(missing_docs)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -238,6 +242,20 @@ fn burst<P>(
     total
 }
 
+/// The settle step every burst row gets: waits until `threads` threads of
+/// the pool are running, with `threads` tasks that each wait for all the
+/// others (so each ran on its own thread) and then return.
+fn settle_threads(threads: usize, spawn: impl Fn(Box<dyn FnOnce() + Send>)) {
+    let all = Arc::new(Barrier::new(threads + 1));
+    for _ in 0..threads {
+        let all = Arc::clone(&all);
+        spawn(Box::new(move || {
+            all.wait();
+        }));
+    }
+    all.wait();
+}
+
 fn accepted<F>(submitted: Result<(), SubmitError<F>>) {
     assert!(
         submitted.is_ok(),
@@ -277,7 +295,7 @@ fn bursts(c: &mut Criterion) {
                             .build()
                             .expect("valid pool")
                     },
-                    ThreadPool::wait_idle,
+                    |pool| settle_threads(2, |task| accepted(pool.execute(task))),
                     |pool, latch| accepted(pool.execute(sleepy(latch))),
                 )
             })
@@ -288,7 +306,10 @@ fn bursts(c: &mut Criterion) {
             burst(
                 iters,
                 || tokio_runtime(16),
-                |_| (),
+                // Its blocking pool starts no thread before the burst.
+                |runtime| {
+                    settle_threads(0, |task| drop(runtime.spawn_blocking(task)));
+                },
                 |runtime, latch| drop(runtime.spawn_blocking(sleepy(latch))),
             )
         })
@@ -298,7 +319,8 @@ fn bursts(c: &mut Criterion) {
             burst(
                 iters,
                 || (),
-                |_| (),
+                // A global pool: whatever earlier iterations left running.
+                |_| settle_threads(0, |task| blocking::unblock(task).detach()),
                 |_, latch| blocking::unblock(sleepy(latch)).detach(),
             )
         })
@@ -309,7 +331,7 @@ fn bursts(c: &mut Criterion) {
             burst(
                 iters,
                 || threadpool::ThreadPool::new(16),
-                |_| (),
+                |pool| settle_threads(16, |task| pool.execute(task)),
                 |pool, latch| pool.execute(sleepy(latch)),
             )
         })
@@ -319,7 +341,7 @@ fn bursts(c: &mut Criterion) {
             burst(
                 iters,
                 || rayon_pool(16),
-                |_| (),
+                |pool| settle_threads(16, |task| pool.spawn(task)),
                 |pool, latch| pool.spawn(sleepy(latch)),
             )
         })

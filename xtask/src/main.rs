@@ -2,16 +2,20 @@
 //!
 //! * `cargo xtask demo` — start the services and run the showcase (the main job).
 //! * `cargo xtask test [--keep-going]` — fmt, clippy, every test against real
-//!   servers, every bench once, Miri and loom where crates ask for them.
+//!   servers, every bench once, Miri and loom where crates ask for them,
+//!   each fuzz target briefly after replaying its corpus.
 //! * `cargo xtask services` — start Redis, a Redis Cluster and Postgres, print
 //!   their URLs, remove them on Ctrl-C / SIGTERM.
 //! * `cargo xtask bench [--quick] [NAME]` — run the criterion benches and the
 //!   other measurements, regenerate `docs/benchmarks.md`.
+//! * `cargo xtask fuzz [TARGET] [--seconds N]` — the cargo-fuzz targets of
+//!   `fuzz/`, each replaying its corpus then fuzzing N seconds (nightly).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
 mod cargo;
 mod demo;
+mod fuzz;
 mod machine;
 mod report;
 mod run;
@@ -26,9 +30,10 @@ usage: cargo xtask <command>
 
 commands:
   demo [--duration S] [--compare]  start the services, run the showcase under load, print the report (target/demo/)
-  test [--keep-going]           fmt, clippy, tests against real servers, benches once, Miri, loom
+  test [--keep-going]           fmt, clippy, tests against real servers, benches once, Miri, loom, fuzz (briefly)
   services                      start Redis, a Redis Cluster and Postgres; print their URLs; stop on Ctrl-C
   bench [--quick] [NAME]        run the benches (all, or benches/benches/NAME.rs), rewrite docs/benchmarks.md
+  fuzz [TARGET] [--seconds N]   replay each fuzz target's corpus, then fuzz it N seconds (default 60; nightly)
 
 Where REDIS_URL, REDIS_CLUSTER_URLS or DATABASE_URL is set, that server is used instead of starting one.";
 
@@ -44,6 +49,7 @@ fn main() -> ExitCode {
         "services" => services::main(rest),
         "bench" => bench::main(rest),
         "demo" => demo::main(rest),
+        "fuzz" => fuzz::main(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

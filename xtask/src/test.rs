@@ -161,6 +161,11 @@ fn steps(services: &Services, metadata: &Metadata) -> Result<Vec<Step>> {
             commands: loom_commands(metadata),
             empty_note: "no crate asks for loom ([package.metadata.perfect21] loom = [...])",
         },
+        Step {
+            name: "fuzz",
+            commands: crate::fuzz::commands(&crate::fuzz::targets()?, crate::fuzz::TEST_SECONDS)?,
+            empty_note: "no fuzz target in fuzz/Cargo.toml",
+        },
     ])
 }
 

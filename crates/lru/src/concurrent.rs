@@ -13,7 +13,7 @@ use hashbrown::DefaultHashBuilder;
 use crate::builder::{ConcurrentLruBuilder, Listener, Options};
 use crate::core::{Core, Evicted, Expiry, Limits, Probe};
 use crate::error::{Error, Rejected};
-use crate::flight::Flight;
+use crate::flight::{Flight, Landing, Phase};
 use crate::list::MAX_NODES;
 use crate::stats::CacheStats;
 use crate::sync::{Arc, AtomicU64, Mutex, Ordering, RwLock, RwLockWriteGuard};
@@ -21,9 +21,9 @@ use crate::weigher::{UnitWeigher, Weigher};
 
 /// One shard: an exact LRU over its part of the keys, and the loads in
 /// flight for its keys.
-struct Shard<K, V> {
-    core: Core<K, V>,
-    flights: Vec<(K, Arc<Flight<V>>)>,
+pub(crate) struct Shard<K, V> {
+    pub(crate) core: Core<K, V>,
+    pub(crate) flights: Vec<(K, Arc<Flight<V>>)>,
 }
 
 /// A shard behind its lock, with the hit and miss counters of read-locked
@@ -238,12 +238,13 @@ impl<K, V, S, W> ConcurrentLru<K, V, S, W> {
         self.len() == 0
     }
 
-    /// The total weight of the entries held.
+    /// The total weight of the entries held (saturating at `u64::MAX`:
+    /// without a weight bound each shard may hold up to that much).
     pub fn weight(&self) -> u64 {
         self.shards
             .iter()
             .map(|s| s.lock.read().core.weight())
-            .sum()
+            .fold(0, u64::saturating_add)
     }
 
     /// The entry bound; `None` when only the weight is bounded.
@@ -587,21 +588,20 @@ where
                 }
                 continue;
             }
-            // This caller loads.
+            // This caller loads. The flight is owned by `landing` before
+            // anything can run user code (the listener, in `release`): if
+            // anything from here on panics, its `Drop` unregisters the
+            // flight and releases the waiters.
             shard.core.stats.misses += 1;
             let flight = Arc::new(Flight::new());
             shard.flights.push((key.clone(), Arc::clone(&flight)));
+            let mut landing = Landing::new(shard_lock, flight);
             self.release(shard);
-            let mut landing = Landing {
-                shard: shard_lock,
-                flight,
-                landed: false,
-            };
+            landing.phase = Phase::Loading;
             let value = load()?;
+            landing.phase = Phase::Loaded;
             let weight = self.weigher.weigh(&key, &value);
             let mut shard = shard_lock.write();
-            landing.unregister(&mut shard);
-            shard.core.stats.loads += 1;
             // A rejected value is still returned; it is just not cached.
             let _ = shard.core.insert(
                 hash,
@@ -611,52 +611,13 @@ where
                 Expiry::Default,
                 &self.hasher,
             );
+            // Land before the listener runs: a panicking listener then
+            // reaches this caller only, the waiters have their value and
+            // the load counts once, as a success.
+            landing.land(&mut shard, Some(value.clone()));
             self.release(shard);
-            landing.land(Some(value.clone()));
             return Ok(value);
         }
-    }
-}
-
-/// The leader's obligation to land its flight: on success it lands it with
-/// the value; if the loader fails or panics, `Drop` unregisters it and lands
-/// it as failed, releasing the waiters.
-struct Landing<'a, K, V> {
-    shard: &'a RwLock<Shard<K, V>>,
-    flight: Arc<Flight<V>>,
-    landed: bool,
-}
-
-impl<K, V> Landing<'_, K, V> {
-    /// Removes the flight from its shard (called under the shard's lock).
-    fn unregister(&self, shard: &mut Shard<K, V>) {
-        if let Some(pos) = shard
-            .flights
-            .iter()
-            .position(|(_, f)| Arc::ptr_eq(f, &self.flight))
-        {
-            shard.flights.swap_remove(pos);
-        }
-    }
-
-    fn land(&mut self, value: Option<V>) {
-        self.landed = true;
-        self.flight.land(value);
-    }
-}
-
-impl<K, V> Drop for Landing<'_, K, V> {
-    fn drop(&mut self) {
-        if self.landed {
-            return;
-        }
-        {
-            let mut shard = self.shard.write();
-            self.unregister(&mut shard);
-            shard.core.stats.loads += 1;
-            shard.core.stats.load_failures += 1;
-        }
-        self.land(None);
     }
 }
 

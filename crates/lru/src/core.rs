@@ -64,7 +64,10 @@ pub(crate) struct Limits {
 pub(crate) struct Core<K, V> {
     table: HashTable<u32>,
     list: List<K, V>,
-    weight: u64,
+    /// The entries' total weight. Wider than the bound (`u64`), so that an
+    /// insert can add its weight before evicting back under the bound
+    /// without overflowing, whatever the weights.
+    weight: u128,
     limits: Limits,
     timer: Timer,
     /// Set once any entry got a deadline; until then no read asks the clock.
@@ -95,9 +98,10 @@ impl<K, V> Core<K, V> {
         self.list.len()
     }
 
+    /// The total weight: at most `max_weight` (a `u64`) between calls.
     #[inline]
     pub(crate) fn weight(&self) -> u64 {
-        self.weight
+        u64::try_from(self.weight).unwrap_or(u64::MAX)
     }
 
     pub(crate) fn limits(&self) -> &Limits {
@@ -119,7 +123,7 @@ impl<K, V> Core<K, V> {
     pub(crate) fn stats(&self) -> CacheStats {
         CacheStats {
             len: self.list.len() as u64,
-            weight: self.weight,
+            weight: self.weight(),
             ..self.stats
         }
     }
@@ -290,20 +294,22 @@ impl<K: Hash + Eq, V> Core<K, V> {
                 let old = std::mem::replace(&mut node.value, value);
                 let old_weight = std::mem::replace(&mut node.weight, weight);
                 node.deadline = deadline;
-                self.weight = self.weight - old_weight + weight;
+                self.weight = self.weight - u128::from(old_weight) + u128::from(weight);
                 self.list.move_to_front(i);
                 self.stats.updates += 1;
                 self.evict_to_bounds(hasher);
                 return Ok(Some(old));
             }
         }
-        self.stats.inserts += 1;
         let node = Node::new(key, value, weight, deadline);
         let tail = self.list.tail();
         if self.list.len() >= self.limits.max_entries && tail != NIL {
             // Full by count: the least recently used entry makes room, and
-            // its slot takes the new entry in place.
+            // its slot takes the new entry in place. Its key is hashed
+            // before anything changes (or is counted), so a panicking
+            // `Hash` leaves the cache and its counts as they were.
             let tail_hash = hasher.hash_one(self.list.key(tail));
+            self.stats.inserts += 1;
             let cause = if self.expired(tail) {
                 EvictionCause::Expired
             } else {
@@ -313,14 +319,15 @@ impl<K: Hash + Eq, V> Core<K, V> {
                 entry.remove();
             }
             let old = self.list.replace_in_place(tail, node);
-            self.weight = self.weight - old.weight + weight;
+            self.weight = self.weight - u128::from(old.weight) + u128::from(weight);
             let Self { table, list, .. } = self;
             table.insert_unique(hash, tail, |&j| hasher.hash_one(list.key(j)));
             self.retire(old, cause);
         } else {
+            self.stats.inserts += 1;
             self.list.reserve_one(self.limits.max_entries);
             let i = self.list.push_front(node);
-            self.weight += weight;
+            self.weight += u128::from(weight);
             let Self { table, list, .. } = self;
             table.insert_unique(hash, i, |&j| hasher.hash_one(list.key(j)));
         }
@@ -422,7 +429,9 @@ impl<K: Hash + Eq, V> Core<K, V> {
     /// Evicts least recently used entries until both bounds hold.
     #[inline]
     fn evict_to_bounds<S: BuildHasher>(&mut self, hasher: &S) {
-        if self.list.len() <= self.limits.max_entries && self.weight <= self.limits.max_weight {
+        if self.list.len() <= self.limits.max_entries
+            && self.weight <= u128::from(self.limits.max_weight)
+        {
             return;
         }
         self.evict_over_bounds(hasher);
@@ -432,7 +441,7 @@ impl<K: Hash + Eq, V> Core<K, V> {
         loop {
             let cause = if self.list.len() > self.limits.max_entries {
                 EvictionCause::MaxEntries
-            } else if self.weight > self.limits.max_weight {
+            } else if self.weight > u128::from(self.limits.max_weight) {
                 EvictionCause::MaxWeight
             } else {
                 return;
@@ -489,7 +498,7 @@ impl<K: Hash + Eq, V> Core<K, V> {
         {
             *slot = i;
         }
-        self.weight -= node.weight;
+        self.weight -= u128::from(node.weight);
         node
     }
 }
@@ -518,7 +527,7 @@ mod tests {
             let found = core.find(hasher.hash_one(node.key), &node.key);
             assert_eq!(found, Some(i as u32));
         }
-        let total: u64 = core.list.slots().iter().map(|n| n.weight).sum();
+        let total: u128 = core.list.slots().iter().map(|n| u128::from(n.weight)).sum();
         assert_eq!(core.weight, total);
     }
 

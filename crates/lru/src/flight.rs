@@ -7,8 +7,15 @@
 //! with the value, or as failed (its loader returned an error or panicked —
 //! [`Landing`]'s `Drop` covers the panic). A failed flight sends its waiters
 //! back to look again: one of them becomes the next leader.
+//!
+//! The leader owns its flight through a [`Landing`] from the moment the
+//! flight is registered, before anything runs user code (the eviction
+//! listener, the loader, the weigher, the hasher): whatever panics, the
+//! flight is unregistered and landed exactly once, and the load is counted
+//! once — as a failure only when the loader itself failed or panicked.
 
-use crate::sync::{Condvar, Mutex};
+use crate::concurrent::Shard;
+use crate::sync::{Arc, Condvar, Mutex, RwLock};
 
 #[derive(Debug)]
 enum State<V> {
@@ -54,5 +61,83 @@ impl<V: Clone> Flight<V> {
                 State::Failed => return None,
             }
         }
+    }
+}
+
+/// How far the leader got; decides what a [`Landing`] dropped unlanded
+/// counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Registered; the loader has not run (something before it panicked).
+    Registered,
+    /// The loader is running: a drop now means it failed or panicked.
+    Loading,
+    /// The loader returned a value; what follows (weigher, insert) is not
+    /// the loader's failure.
+    Loaded,
+    /// Landed: nothing left to do.
+    Landed,
+}
+
+/// The leader's obligation to land its flight: [`land`](Self::land) with
+/// the value on success; dropped unlanded (an error returned by the loader,
+/// or a panic anywhere), it unregisters the flight, counts what ran and
+/// lands it as failed, releasing the waiters.
+pub(crate) struct Landing<'a, K, V> {
+    shard: &'a RwLock<Shard<K, V>>,
+    flight: Arc<Flight<V>>,
+    pub(crate) phase: Phase,
+}
+
+impl<'a, K, V> Landing<'a, K, V> {
+    /// Owns `flight`, already registered in `shard`.
+    pub(crate) fn new(shard: &'a RwLock<Shard<K, V>>, flight: Arc<Flight<V>>) -> Self {
+        Self {
+            shard,
+            flight,
+            phase: Phase::Registered,
+        }
+    }
+
+    /// Removes the flight from its shard (called under the shard's lock).
+    fn unregister(&self, shard: &mut Shard<K, V>) {
+        if let Some(pos) = shard
+            .flights
+            .iter()
+            .position(|(_, f)| Arc::ptr_eq(f, &self.flight))
+        {
+            shard.flights.swap_remove(pos);
+        }
+    }
+
+    /// Unregisters the flight, counts the successful load and lands the
+    /// flight with `value` (called under the shard's lock).
+    pub(crate) fn land(&mut self, shard: &mut Shard<K, V>, value: Option<V>) {
+        self.unregister(shard);
+        shard.core.stats.loads += 1;
+        self.phase = Phase::Landed;
+        self.flight.land(value);
+    }
+}
+
+impl<K, V> Drop for Landing<'_, K, V> {
+    fn drop(&mut self) {
+        if self.phase == Phase::Landed {
+            return;
+        }
+        {
+            let mut shard = self.shard.write();
+            self.unregister(&mut shard);
+            let stats = &mut shard.core.stats;
+            match self.phase {
+                Phase::Loading => {
+                    stats.loads += 1;
+                    stats.load_failures += 1;
+                }
+                Phase::Loaded => stats.loads += 1,
+                Phase::Registered | Phase::Landed => {}
+            }
+        }
+        self.flight.land(None);
     }
 }

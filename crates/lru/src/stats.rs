@@ -20,8 +20,10 @@ pub enum EvictionCause {
     Explicit,
 }
 
-/// A snapshot of a cache's counters. Exact: every operation is counted once,
-/// under the same lock that changes the cache.
+/// A snapshot of a cache's counters. Exact: every operation is counted once.
+/// `LruCache` counts under its `&mut self`; `ConcurrentLru` counts writes
+/// under the shard's write lock and the hits and misses of read-locked
+/// lookups in per-shard atomics, summed when the snapshot is taken.
 ///
 /// From an empty cache and with no [`reset_stats`](crate::LruCache::reset_stats)
 /// since, `inserts == len + removals + evictions()`.
@@ -99,7 +101,9 @@ impl CacheStats {
         self.load_failures += other.load_failures;
         self.waiting += other.waiting;
         self.len += other.len;
-        self.weight += other.weight;
+        // Shards of a cache unbounded by weight may each hold up to
+        // `u64::MAX`: the total saturates.
+        self.weight = self.weight.saturating_add(other.weight);
     }
 
     /// Counts one eviction of `cause`.

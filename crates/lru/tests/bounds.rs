@@ -213,3 +213,56 @@ fn concurrent_bounds_are_split_so_the_global_bounds_hold() {
     let small: ConcurrentLru<u64, u64> = ConcurrentLru::new(NonZeroUsize::new(200).unwrap());
     assert!(small.shards() <= 2 && 200 / small.shards() >= 64);
 }
+
+/// Regression (issue 15): the total weight was summed with `+=`; entries
+/// whose weights add past `u64::MAX` overflowed it (a panic in debug
+/// builds, a wrapped total that broke the bound in release builds).
+#[test]
+fn weights_that_add_past_u64_max_evict_instead_of_overflowing() {
+    let mut cache = LruCache::builder()
+        .max_weight(u64::MAX)
+        .weigher(|_k: &u32, v: &u64| *v)
+        .build()
+        .unwrap();
+    cache.insert(1, u64::MAX).unwrap();
+    cache.insert(2, 1).unwrap();
+    assert_eq!(cache.weight(), 1, "1 left for weight");
+    assert!(!cache.contains_key(&1));
+    assert_eq!(cache.stats().evicted_max_weight, 1);
+    // An update that pushes the total past u64::MAX evicts the others.
+    cache.insert(3, u64::MAX - 1).unwrap();
+    assert_eq!(cache.weight(), u64::MAX);
+    cache.insert(2, 2).unwrap();
+    assert_eq!(cache.weight(), 2);
+    assert_eq!(cache.len(), 1);
+
+    let concurrent = ConcurrentLru::builder()
+        .max_weight(u64::MAX)
+        .shards(1)
+        .weigher(|_k: &u32, v: &u64| *v)
+        .build()
+        .unwrap();
+    concurrent.insert(1, u64::MAX).unwrap();
+    concurrent.insert(2, u64::MAX).unwrap();
+    assert_eq!(concurrent.weight(), u64::MAX);
+    assert_eq!(concurrent.len(), 1);
+    assert_eq!(concurrent.stats().weight, u64::MAX);
+}
+
+/// An unbounded concurrent cache (only `max_entries` set) whose shards each
+/// hold nearly `u64::MAX` of weight: the sum saturates rather than
+/// overflowing.
+#[test]
+fn the_total_weight_of_an_unbounded_concurrent_cache_saturates() {
+    let cache = ConcurrentLru::builder()
+        .max_entries(1024)
+        .shards(4)
+        .weigher(|_k: &u32, v: &u64| *v)
+        .build()
+        .unwrap();
+    for k in 0..64 {
+        cache.insert(k, u64::MAX / 2).unwrap();
+    }
+    assert_eq!(cache.weight(), u64::MAX);
+    assert_eq!(cache.stats().weight, u64::MAX);
+}

@@ -152,3 +152,105 @@ fn a_present_key_never_runs_the_loader() {
     assert_eq!(value.as_str(), "cached");
     assert_eq!(cache.stats().loads, 0);
 }
+
+/// Regression (issue 15): the miss path registered its flight and then ran
+/// the eviction listener (for the expired entry `lookup` had just
+/// reclaimed) before anything owned the flight. A listener that panicked
+/// there left the flight loading for ever: every later caller of the key
+/// waited on it and never returned.
+#[test]
+fn a_listener_panic_before_the_load_does_not_block_the_key() {
+    let clock = perfect21_lru::ManualClock::new();
+    let cache: Arc<ConcurrentLru<u32, u32>> = Arc::new(
+        ConcurrentLru::builder()
+            .max_entries(100)
+            .shards(1)
+            .clock(clock.clone())
+            .eviction_listener(|k: u32, _v: u32, cause| {
+                if cause == perfect21_lru::EvictionCause::Expired {
+                    panic!("listener fails on expired key {k}");
+                }
+            })
+            .build()
+            .unwrap(),
+    );
+    cache
+        .insert_with_ttl(1, 10, std::time::Duration::from_secs(1))
+        .unwrap();
+    clock.advance(std::time::Duration::from_secs(2));
+    let first = catch_unwind(AssertUnwindSafe(|| {
+        cache.get_or_insert_with(1, || unreachable!("the listener panics first"))
+    }));
+    assert!(first.is_err(), "the listener's panic reaches the caller");
+    // A second caller must load, not wait for a flight nobody will land.
+    let second = {
+        let cache = Arc::clone(&cache);
+        std::thread::spawn(move || cache.get_or_insert_with(1, || 11))
+    };
+    while !second.is_finished() {
+        assert_eq!(
+            cache.stats().waiting,
+            0,
+            "a caller waits on a flight that no loader owns"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(second.join().unwrap(), 11);
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.loads, stats.load_failures),
+        (1, 0),
+        "only the second caller's loader ran, and it succeeded"
+    );
+    assert_eq!((stats.misses, stats.expired), (2, 1));
+    assert_eq!(cache.get(&1), Some(11));
+}
+
+/// Regression (issue 15): a listener that panicked after a successful load
+/// (for the entry its insert evicted) counted the load twice, added a load
+/// failure that never happened and sent the waiters back to load again.
+#[test]
+fn a_listener_panic_after_the_load_counts_one_successful_load() {
+    let cache: Arc<ConcurrentLru<u32, u32>> = Arc::new(
+        ConcurrentLru::builder()
+            .max_entries(1)
+            .shards(1)
+            .eviction_listener(|k: u32, _v: u32, _cause| {
+                if k == 1 {
+                    panic!("listener fails on key 1");
+                }
+            })
+            .build()
+            .unwrap(),
+    );
+    cache.insert(1, 10).unwrap();
+    let outcome = catch_unwind(AssertUnwindSafe(|| cache.get_or_insert_with(2, || 20)));
+    assert!(outcome.is_err(), "the listener's panic reaches the caller");
+    let stats = cache.stats();
+    assert_eq!((stats.loads, stats.load_failures), (1, 0));
+    assert_eq!((stats.inserts, stats.evicted_max_entries), (2, 1));
+    // The loaded value is cached: the next caller hits, no second load.
+    assert_eq!(cache.get_or_insert_with(2, || unreachable!("cached")), 20);
+    assert_eq!(cache.stats().loads, 1);
+}
+
+/// A weigher that panics after the loader succeeded: the caller sees the
+/// panic, the load counts once and as no failure, and nothing waits.
+#[test]
+fn a_weigher_panic_after_the_load_is_not_a_load_failure() {
+    let cache: ConcurrentLru<u32, u32, _, _> = ConcurrentLru::builder()
+        .max_weight(1000)
+        .shards(1)
+        .weigher(|_k: &u32, v: &u32| {
+            assert!(*v != 666, "weigher fails on 666");
+            u64::from(*v)
+        })
+        .build()
+        .unwrap();
+    let outcome = catch_unwind(AssertUnwindSafe(|| cache.get_or_insert_with(1, || 666)));
+    assert!(outcome.is_err());
+    let stats = cache.stats();
+    assert_eq!((stats.loads, stats.load_failures, stats.waiting), (1, 0, 0));
+    assert_eq!(cache.get_or_insert_with(1, || 7), 7, "the key loads again");
+    assert_eq!(cache.stats().loads, 2);
+}

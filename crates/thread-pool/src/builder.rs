@@ -1,6 +1,7 @@
 //! `ThreadPool::builder()…build()`: every option, each checked at
 //! `build()` against its allowed range.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +10,8 @@ use crate::error::Error;
 use crate::panic::{self, PanicPayload};
 use crate::policy::{OnDemand, ScalingPolicy};
 use crate::pool::ThreadPool;
+use crate::pool_state::PoolState;
 use crate::queue::UNBOUNDED;
-use crate::shared::Shared;
 use crate::state::MAX_THREADS;
 
 /// How long a thread above `min_threads` stays idle before it exits, unless
@@ -146,11 +147,22 @@ impl ThreadPoolBuilder {
     /// are stopped).
     pub fn build(self) -> Result<ThreadPool, Error> {
         let config = self.check()?;
-        let initial = config
-            .policy
-            .initial_threads(config.min_threads, config.max_threads)
-            .clamp(config.min_threads, config.max_threads);
-        let pool = ThreadPool::from_shared(Arc::new(Shared::new(config)));
+        // A panic in the policy counts as no opinion: `min_threads`.
+        let (min, max) = (config.min_threads, config.max_threads);
+        let asked = catch_unwind(AssertUnwindSafe(|| config.policy.initial_threads(min, max)));
+        let initial = match asked {
+            Ok(initial) => initial.clamp(min, max),
+            Err(payload) => {
+                tracing::error!(
+                    target: "perfect21_thread_pool",
+                    panic = %panic::panic_message(payload.as_ref()),
+                    "the scaling policy panicked in initial_threads; starting min_threads"
+                );
+                panic::drop_quietly(payload);
+                min
+            }
+        };
+        let pool = ThreadPool::from_shared(Arc::new(PoolState::new(config)));
         let shared = pool.shared();
         for _ in 0..initial {
             // The threads started so far change the word too (a spinning

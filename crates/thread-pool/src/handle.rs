@@ -67,7 +67,16 @@ impl<R> Slot<R> {
             self.joined.notify_all();
         }
         if let Some(waker) = waker {
-            waker.wake();
+            // The waker is the caller's runtime's code: a panic there is not
+            // the task's (which has returned), so it is logged, not counted.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+                tracing::error!(
+                    target: "perfect21_thread_pool",
+                    panic = %panic_message(payload.as_ref()),
+                    "the waker of an awaited task handle panicked"
+                );
+                drop_quietly(payload);
+            }
         }
         None
     }

@@ -9,20 +9,26 @@
 mod builder;
 mod config;
 mod error;
+mod growth;
 mod handle;
+mod handoff;
 mod idle;
 mod panic;
 mod parker;
 mod policy;
 mod pool;
+mod pool_state;
 mod queue;
 mod registry;
+mod run_task;
 mod scope;
-mod shared;
+mod shutdown;
 mod state;
 mod stats;
+mod submit;
 mod sync;
 mod task;
+mod wait_idle;
 mod worker;
 
 #[cfg(all(test, perfect21_loom))]

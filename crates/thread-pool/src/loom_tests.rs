@@ -1,7 +1,9 @@
 //! Loom models of the pool's hand-written synchronisation: the hand-off
 //! between submitters and workers (state word, spinning tokens, idle stack,
 //! parker), growth, retirement racing a new task, the blocking rejection
-//! policy, task handles, `wait_idle` and both shutdowns. Each model runs the
+//! policy, task handles, `wait_idle`, both shutdowns, a shutdown racing a
+//! thread start, a worker waiting for a push, and `scope` (alone and racing
+//! `shutdown_now`). Each model runs the
 //! real pool through its public API with loom's atomics, mutexes, condvars
 //! and threads (the queue is a loom mutex around a `VecDeque`), and checks
 //! after every interleaving that each task ran exactly once (or was
@@ -24,10 +26,23 @@ use crate::{RejectionPolicy, TaskError, ThreadPool};
 /// Runs `f` under loom and checks that it explored more than one
 /// interleaving.
 fn model(f: impl Fn() + Sync + Send + 'static) {
+    explore(None, f);
+}
+
+/// [`model`] with its own preemption bound, for a model whose race needs
+/// more preemptions than `LOOM_MAX_PREEMPTIONS` allows the others.
+fn model_with_preemptions(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    explore(Some(preemptions), f);
+}
+
+fn explore(preemptions: Option<usize>, f: impl Fn() + Sync + Send + 'static) {
     let runs = Arc::new(StdAtomicUsize::new(0));
     let counted = Arc::clone(&runs);
     let mut builder = loom::model::Builder::new();
     builder.max_branches = 100_000;
+    if preemptions.is_some() {
+        builder.preemption_bound = preemptions;
+    }
     builder.check(move || {
         counted.fetch_add(1, SeqCst);
         f();
@@ -230,5 +245,143 @@ fn two_submitters_and_one_worker() {
         pool.wait_idle();
         assert_eq!(ran.load(SeqCst), 2);
         assert_eq!(pool.stats().completed, 2);
+    });
+}
+
+#[test]
+fn a_shutdown_racing_a_thread_start_joins_it() {
+    // The submitter's task starts the pool's first thread, outside the
+    // registry lock, while `shutdown` runs. keep_alive 0: the thread may
+    // run the task and retire before its starter has recorded its handle.
+    // The task runs exactly once if it was accepted, and shutdown returns
+    // only once that thread is joined: its stop hook has run and it no
+    // longer holds the pool. That interleaving needs four preemptions
+    // (main, the submitter after its spawn, the worker after retiring,
+    // ...): this model checks every interleaving with up to four.
+    model_with_preemptions(4, || {
+        let stopped = Arc::new(StdAtomicUsize::new(0));
+        let pool = {
+            let stopped = Arc::clone(&stopped);
+            pool(0, 1)
+                .keep_alive(Duration::ZERO)
+                .on_thread_stop(move || {
+                    stopped.fetch_add(1, SeqCst);
+                })
+                .build()
+                .unwrap()
+        };
+        let pool = Arc::new(pool);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let submitter = {
+            let (pool, task) = (Arc::clone(&pool), count(&ran));
+            loom::thread::spawn(move || pool.execute(task).is_ok())
+        };
+        pool.shutdown();
+        let accepted = submitter.join().unwrap();
+        assert_eq!(ran.load(SeqCst), usize::from(accepted));
+        let stats = pool.stats();
+        assert_eq!(stats.threads, 0);
+        assert_eq!(stats.threads_started, stats.threads_retired);
+        assert_eq!(stats.completed, u64::from(accepted));
+        assert_eq!(
+            stopped.load(SeqCst) as u64,
+            stats.threads_started,
+            "a pool thread was still running after shutdown"
+        );
+        assert_eq!(
+            Arc::strong_count(pool.shared()),
+            1,
+            "a pool thread outlived shutdown"
+        );
+    });
+}
+
+#[test]
+fn a_worker_waiting_for_a_push_is_woken_by_the_push_or_by_the_take() {
+    // Two idle workers both see the task admitted, possibly before its
+    // push. A worker that sleeps until the push must be woken by it; and
+    // when the other worker takes the task, by the count dropping to zero —
+    // else it sleeps in transit and `wait_idle` waits for ever (a deadlock).
+    model(|| {
+        let pool = pool(2, 2).build().unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        pool.execute(count(&ran)).unwrap();
+        pool.wait_idle();
+        assert_eq!(ran.load(SeqCst), 1);
+        pool.shutdown();
+        let stats = pool.stats();
+        assert_eq!((stats.submitted, stats.completed), (1, 1));
+    });
+}
+
+#[test]
+fn a_scope_returns_only_after_its_tasks_ran() {
+    // The tasks borrow a counter on the scope's stack: `scope` must not
+    // return before each has run and been dropped (the lifetime erasure's
+    // whole argument), whatever the interleaving of the `Pending` count,
+    // its condvar and the workers.
+    model(|| {
+        let pool = pool(1, 1).build().unwrap();
+        let ran = AtomicUsize::new(0);
+        pool.scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    ran.fetch_add(1, SeqCst);
+                })
+                .unwrap();
+            }
+        });
+        assert_eq!(ran.load(SeqCst), 2);
+        pool.shutdown();
+        assert_eq!(pool.stats().completed, 2);
+    });
+}
+
+#[test]
+fn a_scope_racing_shutdown_now_waits_for_its_cancelled_task() {
+    // A scoped task is run, cancelled by a concurrent `shutdown_now`, or
+    // refused; in each case what it borrowed is dropped before `scope`
+    // returns, exactly once.
+    model(|| {
+        let pool = Arc::new(pool(1, 1).build().unwrap());
+        let stopper = {
+            let pool = Arc::clone(&pool);
+            loom::thread::spawn(move || pool.shutdown_now())
+        };
+        struct Dropped<'a>(&'a AtomicUsize);
+        impl Drop for Dropped<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        let (ran, dropped) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let outcome = pool.scope(|s| {
+            let guard = Dropped(&dropped);
+            s.spawn(|| {
+                let _guard = guard;
+                ran.fetch_add(1, SeqCst);
+            })
+            .map(|handle| handle.join())
+            .map_err(|refused| refused.into_error())
+        });
+        assert_eq!(dropped.load(SeqCst), 1, "the borrow was dropped once");
+        match outcome {
+            Ok(Ok(())) => assert_eq!(ran.load(SeqCst), 1),
+            Ok(Err(error)) => {
+                assert_eq!(error, TaskError::Cancelled);
+                assert_eq!(ran.load(SeqCst), 0);
+            }
+            Err(error) => {
+                assert_eq!(error, crate::Error::ShutDown);
+                assert_eq!(ran.load(SeqCst), 0);
+            }
+        }
+        stopper.join().unwrap();
+        let stats = pool.stats();
+        assert_eq!(
+            stats.submitted,
+            stats.completed + stats.cancelled,
+            "{stats:?}"
+        );
     });
 }

@@ -54,7 +54,7 @@ impl Load {
 /// idle and fewer than `max_threads` threads exist; and
 /// [`retire`](Self::retire) when a thread above `min_threads` has been idle
 /// for `keep_alive`. A panic in a policy is caught and logged, and counts
-/// as "no".
+/// as "no" (in [`initial_threads`](Self::initial_threads): `min_threads`).
 pub trait ScalingPolicy: Send + Sync + fmt::Debug + 'static {
     /// Threads `build()` starts, clamped to `min_threads..=max_threads`.
     /// Default: `min_threads`.

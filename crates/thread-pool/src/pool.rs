@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::builder::ThreadPoolBuilder;
 use crate::error::SubmitError;
 use crate::handle::{TaskHandle, spawn_pair};
-use crate::shared::Shared;
+use crate::pool_state::PoolState;
 use crate::stats::Stats;
 use crate::sync;
 use crate::task::Execute;
@@ -28,7 +28,7 @@ use crate::task::Execute;
 /// `shutdown`: the drop blocks until every queued task has run. Call
 /// `shutdown_now` first to drop without running them.
 pub struct ThreadPool {
-    shared: Arc<Shared>,
+    shared: Arc<PoolState>,
 }
 
 impl ThreadPool {
@@ -38,11 +38,11 @@ impl ThreadPool {
         ThreadPoolBuilder::new()
     }
 
-    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+    pub(crate) fn from_shared(shared: Arc<PoolState>) -> Self {
         Self { shared }
     }
 
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
+    pub(crate) fn shared(&self) -> &Arc<PoolState> {
         &self.shared
     }
 

@@ -7,8 +7,19 @@
 //! then pushes it. A worker pops, then decrements the count. The count is
 //! therefore never below the number of tasks in the queue, and "count is
 //! zero" is the emptiness test the hand-off protocol relies on (see
-//! `shared.rs`): it is one `SeqCst` location, which a worker can order
+//! `handoff.rs`): it is one `SeqCst` location, which a worker can order
 //! against its own announcements.
+//!
+//! Between its admission and its push a submitter boxes the task, which
+//! can take a while (an allocation, or a preemption): a worker that finds
+//! the count above zero and the queue empty spins briefly, then sleeps
+//! until a push (or until the count drops to zero, when another worker took
+//! the task). It announces itself (`awaiting`, a `SeqCst` read-modify-write)
+//! before it looks at the queue under `push_lock`; a pusher pushes, then
+//! reads `awaiting`, and a popper decrements the count, then reads it:
+//! whichever comes second sees the other, so no wake-up is lost
+//! (`SegQueue::push` is a `SeqCst` CAS of its tail, and its `pop` reads the
+//! tail after a `SeqCst` fence).
 //!
 //! Under `cfg(perfect21_loom)` the queue is a loom mutex around a
 //! `VecDeque` (the word and its protocol stay as they are), so loom checks
@@ -24,6 +35,18 @@ use crate::task::Task;
 
 const CLOSED: u64 = 1 << 63;
 const COUNT: u64 = CLOSED - 1;
+
+/// How a worker waits for an admitted task's push: `SPINS` spin hints,
+/// then `YIELDS` yields of the CPU, then it sleeps until a push.
+#[cfg(not(perfect21_loom))]
+const SPINS: u32 = 16;
+#[cfg(not(perfect21_loom))]
+const YIELDS: u32 = 4;
+// Loom explores every interleaving of each round: one is enough.
+#[cfg(perfect21_loom)]
+const SPINS: u32 = 1;
+#[cfg(perfect21_loom)]
+const YIELDS: u32 = 0;
 
 /// Tasks the queue can hold when it is "unbounded".
 pub(crate) const UNBOUNDED: usize = 1 << 48;
@@ -50,6 +73,10 @@ pub(crate) struct TaskQueue {
     blocked: AtomicUsize,
     space_lock: Mutex<()>,
     space: Condvar,
+    /// Workers asleep until an admitted task is pushed.
+    awaiting: AtomicUsize,
+    push_lock: Mutex<()>,
+    pushed: Condvar,
 }
 
 impl std::fmt::Debug for TaskQueue {
@@ -71,6 +98,9 @@ impl TaskQueue {
             blocked: AtomicUsize::new(0),
             space_lock: Mutex::new(()),
             space: Condvar::new(),
+            awaiting: AtomicUsize::new(0),
+            push_lock: Mutex::new(()),
+            pushed: Condvar::new(),
         }
     }
 
@@ -141,6 +171,7 @@ impl TaskQueue {
         self.tasks.push(task);
         #[cfg(perfect21_loom)]
         sync::lock(&self.tasks).push_back(task);
+        self.wake_awaiting();
     }
 
     /// Takes the oldest task; `None` when no task is admitted.
@@ -157,24 +188,81 @@ impl TaskQueue {
             // The queue first: under load the word is touched once per task,
             // by the decrement.
             if let Some(task) = self.try_pop() {
-                taken();
-                self.word.fetch_sub(1, SeqCst);
-                self.wake_blocked_submitter();
-                return Some(task);
+                return Some(self.took(task, taken));
             }
             if self.word.load(SeqCst) & COUNT == 0 {
                 taken();
                 return None;
             }
             // A task is admitted but not pushed yet, or another worker has
-            // popped it and not yet decremented: both are instants away.
+            // popped it and not yet decremented.
             spins += 1;
-            if spins < 16 {
+            if spins <= SPINS {
                 sync::spin_hint();
-            } else {
+            } else if spins <= SPINS + YIELDS {
                 sync::thread::yield_now();
+            } else {
+                return self.wait_for_push(taken);
             }
         }
+    }
+
+    /// Sleeps until a task is pushed (and takes it) or the count drops to
+    /// zero (`None`). See the module docs for why no wake-up is lost.
+    fn wait_for_push(&self, taken: impl FnOnce()) -> Option<Task> {
+        self.awaiting.fetch_add(1, SeqCst);
+        sync::announce_then_look();
+        let mut guard = sync::lock(&self.push_lock);
+        let found = loop {
+            if let Some(task) = self.try_pop() {
+                break Some(task);
+            }
+            if self.word.load(SeqCst) & COUNT == 0 {
+                break None;
+            }
+            guard = match self.pushed.wait(guard) {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+        };
+        drop(guard);
+        self.awaiting.fetch_sub(1, SeqCst);
+        match found {
+            Some(task) => Some(self.took(task, taken)),
+            None => {
+                taken();
+                None
+            }
+        }
+    }
+
+    /// Bookkeeping after a pop: `taken`, then the count drops, then the
+    /// waiters that the drop concerns are woken.
+    fn took(&self, task: Task, taken: impl FnOnce()) -> Task {
+        taken();
+        self.word.fetch_sub(1, SeqCst);
+        self.wake_blocked_submitter();
+        // A worker waiting for a push may be waiting for this task, which
+        // is taken: with the count at zero it has nothing to wait for.
+        self.wake_awaiting();
+        task
+    }
+
+    /// Wakes the workers waiting for a push, if any, to look again.
+    fn wake_awaiting(&self) {
+        sync::announce_then_look();
+        if self.awaiting.load(SeqCst) > 0 {
+            // A waiter holds the lock from its look until its wait releases
+            // it: after taking the lock here, it waits.
+            drop(sync::lock(&self.push_lock));
+            self.pushed.notify_all();
+        }
+    }
+
+    /// Workers asleep until an admitted task is pushed.
+    #[cfg(all(test, not(perfect21_loom)))]
+    pub(crate) fn awaiting_push(&self) -> usize {
+        self.awaiting.load(SeqCst)
     }
 
     fn try_pop(&self) -> Option<Task> {
@@ -229,5 +317,59 @@ impl TaskQueue {
         self.word.fetch_or(CLOSED, SeqCst);
         drop(sync::lock(&self.space_lock));
         self.space.notify_all();
+    }
+}
+
+#[cfg(all(test, not(perfect21_loom)))]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{Admit, TaskQueue, UNBOUNDED};
+    use crate::task::{Execute, Task};
+
+    fn task() -> Task {
+        Box::new(Execute(|| ()))
+    }
+
+    /// Waits (yielding, no timer) until `n` workers sleep on the push.
+    fn until_awaiting(queue: &TaskQueue, n: usize) {
+        while queue.awaiting_push() < n {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_worker_sleeps_until_an_admitted_task_is_pushed() {
+        let queue = Arc::new(TaskQueue::new(UNBOUNDED));
+        assert_eq!(queue.admit(), Admit::Admitted);
+        let popper = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || queue.pop().is_some())
+        };
+        // The popper stops spinning and sleeps: it is counted as waiting.
+        until_awaiting(&queue, 1);
+        queue.push(task());
+        assert!(popper.join().unwrap(), "the waiter took the pushed task");
+        assert_eq!((queue.len(), queue.awaiting_push()), (0, 0));
+    }
+
+    #[test]
+    fn a_sleeping_worker_whose_task_another_took_wakes_and_finds_none() {
+        let queue = Arc::new(TaskQueue::new(UNBOUNDED));
+        assert_eq!(queue.admit(), Admit::Admitted);
+        let poppers: Vec<_> = (0..2)
+            .map(|_| {
+                let queue = Arc::clone(&queue);
+                std::thread::spawn(move || queue.pop().is_some())
+            })
+            .collect();
+        until_awaiting(&queue, 2);
+        queue.push(task());
+        let took: usize = poppers
+            .into_iter()
+            .map(|p| usize::from(p.join().unwrap()))
+            .sum();
+        assert_eq!(took, 1, "one task, taken once; the other waiter left");
+        assert_eq!((queue.len(), queue.awaiting_push()), (0, 0));
     }
 }

@@ -1,20 +1,37 @@
 //! The stats snapshot and the counters behind it.
 //!
-//! Each worker counts the tasks it finishes in its own block (a relaxed
-//! load and store, no read-modify-write, on no shared cache line). Events
+//! Each worker counts the tasks it starts and finishes in its own block (a
+//! load and a store, no read-modify-write, on no shared cache line). Events
 //! of submitters and of the pool as a whole are `fetch_add`s on shared
 //! counters. A snapshot sums the live workers' blocks and the blocks of
 //! exited workers (folded in under the same lock), so no count is lost or
 //! counted twice when a thread retires.
 //!
+//! # Why every snapshot is consistent
+//!
+//! A task passes through the stages submitted → queued → running →
+//! finished (or queued → cancelled), and is counted into each stage after
+//! the one before: `submitted` before it is pushed (so before any worker can
+//! take it), `started` after the queue count dropped, `finished` after
+//! `started`, each with `Release`. A snapshot reads the stages backwards —
+//! finished and cancelled, then started, then the queue count, then
+//! submitted — each with `Acquire`, so a task seen in a later stage is
+//! seen in every earlier one, and is never counted in two. `running` is
+//! `started − finished`; `queued` is the queue count capped at the tasks
+//! submitted and not yet started (a task admitted into the queue word but
+//! not yet counted as submitted is still being submitted). So every
+//! snapshot satisfies `finished + cancelled + running + queued <= submitted`.
+//!
 //! These are `std` types even under loom: no protocol depends on them, and
 //! leaving them out of the model keeps its state space small.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crossbeam_utils::CachePadded;
+
+use crate::pool_state::PoolState;
 
 /// A snapshot of a pool: gauges at the time of the call, and counters that
 /// only grow. Every number is exact once the pool is quiescent (for
@@ -22,6 +39,9 @@ use crossbeam_utils::CachePadded;
 /// threads work, each counter is exact but they are not read at one
 /// instant.
 ///
+/// Every snapshot, even one taken while tasks run, satisfies
+/// `completed + panicked + cancelled + running + queued <= submitted`: no
+/// task is counted before it was submitted, nor in two stages at once.
 /// Once quiescent, `submitted == completed + panicked + cancelled` and
 /// `threads == threads_started - threads_retired`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,6 +63,9 @@ pub struct Stats {
     pub active: usize,
     /// Tasks accepted and not yet started.
     pub queued: usize,
+    /// Tasks running now: on the pool's threads, or on a submitter's
+    /// thread under [`RejectionPolicy::CallerRuns`](crate::RejectionPolicy::CallerRuns).
+    pub running: usize,
     /// Submitters blocked now on a full queue
     /// ([`RejectionPolicy::Block`](crate::RejectionPolicy::Block)).
     pub blocked_submitters: usize,
@@ -78,6 +101,8 @@ impl Stats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Event {
     Rejected,
+    /// Tasks started outside a worker (caller runs, shutdown drain).
+    Started,
     Cancelled,
     CallerRuns,
     /// Tasks finished outside a worker (caller runs, shutdown drain).
@@ -92,28 +117,41 @@ const EVENTS: usize = Event::ThreadRetired as usize + 1;
 /// One worker's counts, written only by that worker.
 #[derive(Debug, Default)]
 pub(crate) struct WorkerCounters {
+    started: AtomicU64,
     completed: AtomicU64,
     panicked: AtomicU64,
 }
 
 impl WorkerCounters {
-    /// Counts a finished task: a plain load and store, which no other
-    /// writer can interleave with.
+    /// Counts a task taken from the queue, about to run.
+    #[inline]
+    pub(crate) fn started(&self) {
+        bump(&self.started);
+    }
+
+    /// Counts a finished task.
     #[inline]
     pub(crate) fn finished(&self, panicked: bool) {
-        let counter = if panicked {
+        bump(if panicked {
             &self.panicked
         } else {
             &self.completed
-        };
-        counter.store(counter.load(Relaxed) + 1, Relaxed);
+        });
     }
 }
 
-#[derive(Debug)]
+/// Adds one to a counter only its owner writes: a plain load and a
+/// `Release` store, which no other writer can interleave with.
+#[inline]
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Relaxed) + 1, Release);
+}
+
+#[derive(Debug, Default)]
 struct Blocks {
     live: Vec<Arc<CachePadded<WorkerCounters>>>,
     /// Sums of the workers that exited.
+    exited_started: u64,
     exited_completed: u64,
     exited_panicked: u64,
 }
@@ -132,21 +170,18 @@ impl Counters {
             submitted: CachePadded::new(AtomicU64::new(0)),
             peak_threads: AtomicU64::new(0),
             shared: std::array::from_fn(|_| AtomicU64::new(0)),
-            blocks: Mutex::new(Blocks {
-                live: Vec::new(),
-                exited_completed: 0,
-                exited_panicked: 0,
-            }),
+            blocks: Mutex::new(Blocks::default()),
         }
     }
 
+    /// Counts an admitted task, before it is pushed (see the module docs).
     #[inline]
     pub(crate) fn submitted(&self) {
-        self.submitted.fetch_add(1, Relaxed);
+        self.submitted.fetch_add(1, Release);
     }
 
     pub(crate) fn add(&self, event: Event, n: u64) {
-        self.shared[event as usize].fetch_add(n, Relaxed);
+        self.shared[event as usize].fetch_add(n, Release);
     }
 
     pub(crate) fn saw_threads(&self, threads: usize) {
@@ -169,27 +204,66 @@ impl Counters {
         let mut blocks = self.blocks();
         if let Some(at) = blocks.live.iter().position(|b| Arc::ptr_eq(b, block)) {
             blocks.live.swap_remove(at);
+            blocks.exited_started += block.started.load(Relaxed);
             blocks.exited_completed += block.completed.load(Relaxed);
             blocks.exited_panicked += block.panicked.load(Relaxed);
         }
     }
 
-    /// Fills the counters of `stats` (the gauges are the caller's).
-    pub(crate) fn fill(&self, stats: &mut Stats) {
-        let get = |event: Event| self.shared[event as usize].load(Relaxed);
-        stats.submitted = self.submitted.load(Relaxed);
+    /// Fills the counters of `stats` and its `running` and `queued`
+    /// gauges (`queued` reads the queue count; the other gauges are the
+    /// caller's), reading the stages in the order the module docs give.
+    pub(crate) fn fill(&self, stats: &mut Stats, queued: impl FnOnce() -> usize) {
+        let get = |event: Event| self.shared[event as usize].load(Acquire);
+        // Finished, then started, then queued, then submitted.
+        let blocks = self.blocks();
+        let mut completed = get(Event::Completed) + blocks.exited_completed;
+        let mut panicked = get(Event::Panicked) + blocks.exited_panicked;
+        for block in &blocks.live {
+            completed += block.completed.load(Acquire);
+            panicked += block.panicked.load(Acquire);
+        }
+        let cancelled = get(Event::Cancelled);
+        let mut started = get(Event::Started) + blocks.exited_started;
+        for block in &blocks.live {
+            started += block.started.load(Acquire);
+        }
+        drop(blocks);
+        let queued = queued() as u64;
+        let submitted = self.submitted.load(Acquire);
+
+        stats.completed = completed;
+        stats.panicked = panicked;
+        stats.cancelled = cancelled;
+        stats.submitted = submitted;
+        // A task is started before it finishes, and submitted before it is
+        // started or cancelled: neither difference can be negative, the
+        // saturation only keeps that promise from resting on this comment.
+        stats.running = started.saturating_sub(completed + panicked) as usize;
+        let waiting = submitted.saturating_sub(started + cancelled);
+        stats.queued = queued.min(waiting) as usize;
         stats.peak_threads = self.peak_threads.load(Relaxed) as usize;
         stats.rejected = get(Event::Rejected);
-        stats.cancelled = get(Event::Cancelled);
         stats.caller_runs = get(Event::CallerRuns);
         stats.threads_started = get(Event::ThreadStarted);
         stats.threads_retired = get(Event::ThreadRetired);
-        let blocks = self.blocks();
-        stats.completed = get(Event::Completed) + blocks.exited_completed;
-        stats.panicked = get(Event::Panicked) + blocks.exited_panicked;
-        for block in &blocks.live {
-            stats.completed += block.completed.load(Relaxed);
-            stats.panicked += block.panicked.load(Relaxed);
-        }
+    }
+}
+
+impl PoolState {
+    /// A snapshot of the pool (see the module docs for its consistency).
+    pub(crate) fn stats(&self) -> Stats {
+        let seen = self.workers.load();
+        let mut stats = Stats {
+            threads: seen.threads(),
+            min_threads: self.config.min_threads,
+            max_threads: self.config.max_threads,
+            idle: seen.idle(),
+            active: seen.threads() - seen.idle(),
+            blocked_submitters: self.queue.blocked(),
+            ..Stats::default()
+        };
+        self.counters.fill(&mut stats, || self.queue.len());
+        stats
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::idle::Leave;
 use crate::panic;
 use crate::parker::Parker;
-use crate::shared::Shared;
+use crate::pool_state::PoolState;
 use crate::stats::Event;
 use crate::sync::{self, thread, thread_local};
 
@@ -33,7 +33,7 @@ const RECHECK: Duration = Duration::from_millis(100);
 
 #[cfg(not(perfect21_loom))]
 thread_local! {
-    /// The pool this thread works for (`Shared::id`), 0 on other threads.
+    /// The pool this thread works for (`PoolState::id`), 0 on other threads.
     static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
 }
 #[cfg(perfect21_loom)]
@@ -57,7 +57,7 @@ enum Next {
 
 /// A worker's life. `spinning`: it was started idle, already counted with
 /// a spinning token, so it starts by looking for work as a spinner does.
-pub(crate) fn run(shared: Arc<Shared>, me: Arc<Parker>, mut spinning: bool) {
+pub(crate) fn run(shared: Arc<PoolState>, me: Arc<Parker>, mut spinning: bool) {
     CURRENT_POOL.with(|pool| pool.set(shared.id()));
     let counters = shared.counters.register();
     if let Some(hook) = &shared.config.on_thread_start {
@@ -66,6 +66,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: Arc<Parker>, mut spinning: bool) {
     let retired = loop {
         if !std::mem::take(&mut spinning) {
             while let Some(task) = shared.queue.pop() {
+                counters.started();
                 counters.finished(shared.run_task(task));
             }
             if shared.queue.is_drained() {
@@ -83,6 +84,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: Arc<Parker>, mut spinning: bool) {
                 shared.queue.pop()
             };
             if let Some(task) = first {
+                counters.started();
                 counters.finished(shared.run_task(task));
             }
             continue;
@@ -112,7 +114,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: Arc<Parker>, mut spinning: bool) {
 /// shutdown) appeared, and whether the worker is now counted in transit;
 /// `None`: still nothing, time to park (the token is still counted, and
 /// parking turns it into a parked count).
-fn spin(shared: &Shared) -> Option<bool> {
+fn spin(shared: &PoolState) -> Option<bool> {
     shared.notify_quiet(); // (which orders the token before the look)
     for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
         if shared.queue.has_work_or_closed() {
@@ -129,7 +131,7 @@ fn spin(shared: &Shared) -> Option<bool> {
     None
 }
 
-fn park(shared: &Shared, me: &Arc<Parker>) -> Next {
+fn park(shared: &PoolState, me: &Arc<Parker>) -> Next {
     let config = &shared.config;
     shared.idle.push(me, &shared.workers);
     shared.notify_quiet(); // (which orders the announcement before the look)
