@@ -232,22 +232,26 @@ where
     }
 
     /// A batch task ended without finishing (its runtime shut down): frees
-    /// its slot and flushes the queue, so nothing queued waits for a later
-    /// submit (or a timer that died with the runtime) to move. On a runtime that has shut down, each launched
-    /// task is dropped at once, which releases its slot again from inside
-    /// this call: that inner call only frees the slot, and this outer one
-    /// goes on dispatching, so the stack does not grow with the queue.
+    /// its slot, then flushes as [`runtime_lost`](Self::runtime_lost).
+    pub(crate) fn release_slot(self: &Arc<Self>) {
+        self.state.lock().in_flight -= 1;
+        self.runtime_lost();
+    }
+
+    /// A task of the batcher (a batch, or the timer) was dropped unfinished:
+    /// the runtime has shut down. Flushes the queue from now on, so nothing
+    /// queued waits for a later submit, or for a timer that died with the
+    /// runtime, to move: each batch is launched onto the dead runtime and
+    /// aborted at once. That drop releases its slot again from inside this
+    /// call: the inner call only frees the slot, and this outer one goes on
+    /// dispatching, so the stack does not grow with the queue.
     // loom's `thread_local!` takes no `const` initialiser.
     #[allow(clippy::missing_const_for_thread_local)]
-    pub(crate) fn release_slot(self: &Arc<Self>) {
+    pub(crate) fn runtime_lost(self: &Arc<Self>) {
         thread_local! {
             static RELEASING: Cell<bool> = Cell::new(false);
         }
-        {
-            let mut state = self.state.lock();
-            state.in_flight -= 1;
-            state.runtime_lost = true;
-        }
+        self.state.lock().runtime_lost = true;
         if RELEASING.with(|releasing| releasing.replace(true)) {
             return;
         }

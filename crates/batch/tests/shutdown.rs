@@ -239,3 +239,46 @@ fn aborted_items_are_counted(policy: FlushPolicy) {
         stats.completed + stats.failed + stats.cancelled + stats.aborted
     );
 }
+
+/// Found by the `batch_model` fuzz target: under `Fixed`, an item waiting
+/// for `max_wait` with no batch in flight was stranded when the runtime
+/// (and the timer task with it) shut down — until the batcher was closed.
+#[test]
+fn a_queued_item_is_aborted_when_the_runtime_dies_with_nothing_in_flight() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let seen = Seen::default();
+    let batcher = Batcher::builder(doubler(seen.clone(), None))
+        .flush_policy(FlushPolicy::Fixed)
+        .max_wait(Duration::from_millis(2))
+        .max_batch_size(2)
+        .runtime(runtime.handle().clone())
+        .build()
+        .unwrap();
+    let queued = {
+        let _entered = runtime.enter();
+        batcher.try_submit(1).unwrap()
+    };
+    runtime.block_on(settle());
+    assert_eq!(batcher.stats().queued_items, 1);
+    drop(runtime);
+    let other = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let answered_now = other.block_on(async {
+        tokio::select! {
+            biased;
+            outcome = queued => Some(outcome),
+            () = std::future::ready(()) => None,
+        }
+    });
+    assert_eq!(answered_now, Some(Err(BatchError::Aborted)));
+    assert!(seen.items().is_empty());
+    let stats = batcher.stats();
+    assert_eq!(
+        (stats.submitted, stats.aborted, stats.outstanding()),
+        (1, 1, 0)
+    );
+}
