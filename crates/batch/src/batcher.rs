@@ -65,7 +65,10 @@ where
         F: Fn(Vec<I>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Vec<O>, E>> + Send + 'static,
     {
-        BatcherBuilder::new(Box::new(move |items| Box::pin(batch_fn(items))), None)
+        BatcherBuilder::new(
+            Box::new(move |items| Box::pin(batch_fn(items))),
+            Arc::default(),
+        )
     }
 
     pub(crate) fn from_shared(shared: Arc<Shared<I, O, E>>) -> Self {
@@ -74,7 +77,7 @@ where
         }
     }
 
-    fn shared(&self) -> &Arc<Shared<I, O, E>> {
+    pub(crate) fn shared(&self) -> &Arc<Shared<I, O, E>> {
         &self.open.shared
     }
 

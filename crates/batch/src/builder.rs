@@ -4,7 +4,6 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use tokio::runtime::Handle;
@@ -15,6 +14,7 @@ use crate::error::ConfigError;
 use crate::keyed::KeyedBatcher;
 use crate::policy::FlushPolicy;
 use crate::shared::{BatchFn, Shared};
+use crate::stats::Counters;
 use crate::timer;
 
 /// Builds a [`Batcher`] (from [`Batcher::builder`]) or a [`KeyedBatcher`]
@@ -25,7 +25,7 @@ pub struct BatcherBuilder<I, O, E, B = Batcher<I, O, E>> {
     batch_fn: BatchFn<I, O, E>,
     config: Config,
     runtime: Option<Handle>,
-    deduplicated: Option<Arc<AtomicU64>>,
+    counters: Arc<Counters>,
     _builds: PhantomData<fn() -> B>,
 }
 
@@ -38,12 +38,14 @@ where
     O: Send + 'static,
     E: Clone + Send + 'static,
 {
-    pub(crate) fn new(batch_fn: BatchFn<I, O, E>, deduplicated: Option<Arc<AtomicU64>>) -> Self {
+    /// `counters` are the batcher's; the keyed form's load function writes
+    /// its de-duplication counts there too.
+    pub(crate) fn new(batch_fn: BatchFn<I, O, E>, counters: Arc<Counters>) -> Self {
         Self {
             batch_fn,
             config: Config::default(),
             runtime: None,
-            deduplicated,
+            counters,
             _builds: PhantomData,
         }
     }
@@ -119,7 +121,7 @@ where
         let shared = Arc::new(Shared::new(
             self.config,
             self.batch_fn,
-            self.deduplicated,
+            self.counters,
             runtime.clone(),
         ));
         if policy == FlushPolicy::Fixed {

@@ -1,18 +1,17 @@
 //! [`KeyedBatcher`]: a batcher for lookups by key, which loads each
 //! distinct key of a batch once.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::batcher::Batcher;
 use crate::builder::{BatcherBuilder, KeyedBatcherBuilder};
 use crate::error::{BatchError, TrySubmitError};
-use crate::stats::BatchStats;
+use crate::flights::Flights;
+use crate::load::load_batch;
+use crate::stats::{BatchStats, Counters};
 use crate::submission::Submission;
 
 /// A batcher for lookups by key (a DataLoader).
@@ -20,7 +19,10 @@ use crate::submission::Submission;
 /// The load function gets the distinct keys of a batch and returns what it
 /// found as `(key, value)` pairs — a `HashMap<K, V>`, a `Vec<(K, V)>`, any
 /// `IntoIterator<Item = (K, V)>`. Callers who asked for the same key in the
-/// same batch share one load (each gets a clone of the value).
+/// same batch share one load (each gets a clone of the value), and a batch
+/// whose key another batch in flight is already loading joins that load
+/// instead of loading the key again; if that load fails or is lost, the
+/// joining batch loads the key itself.
 ///
 /// **A key missing from the result is `Ok(None)`**: "not found" is an
 /// answer, not a failure — the way `MGET` answers `nil` and
@@ -48,19 +50,22 @@ where
     where
         F: Fn(Vec<K>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, E>> + Send + 'static,
-        R: IntoIterator<Item = (K, V)>,
+        R: IntoIterator<Item = (K, V)> + 'static,
     {
-        let deduplicated = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&deduplicated);
+        let counters = Arc::new(Counters::default());
+        let writer = Arc::clone(&counters);
+        let flights = Arc::new(Flights::new());
+        let load_fn = Arc::new(load_fn);
         BatcherBuilder::new(
             Box::new(move |keys| {
-                let plan = Plan::new(keys);
-                counter.fetch_add(plan.duplicates() as u64, Relaxed);
-                let (unique, plan) = plan.split();
-                let load = load_fn(unique);
-                Box::pin(async move { Ok(plan.route(load.await?)) })
+                Box::pin(load_batch(
+                    keys,
+                    Arc::clone(&load_fn),
+                    Arc::clone(&flights),
+                    Arc::clone(&writer),
+                ))
             }),
-            Some(deduplicated),
+            counters,
         )
     }
 
@@ -92,7 +97,8 @@ where
     }
 
     /// A snapshot of the counters; `deduplicated` counts the requests that
-    /// shared another request's load.
+    /// shared another request's load, `joined` those of them that shared a
+    /// load of another batch in flight.
     pub fn stats(&self) -> BatchStats {
         self.inner.stats()
     }
@@ -111,75 +117,6 @@ where
 {
     pub(crate) fn from_batcher(inner: Batcher<K, Option<V>, E>) -> Self {
         Self { inner }
-    }
-}
-
-/// Which distinct key answers each request of a batch.
-struct Plan<K> {
-    /// Distinct key → its position in `unique`.
-    slots: HashMap<K, usize>,
-    unique: Vec<K>,
-    /// Request `i` is answered by `unique[slot_of[i]]`.
-    slot_of: Vec<usize>,
-}
-
-/// A plan without its key list (that went to the load function).
-struct Routes<K> {
-    slots: HashMap<K, usize>,
-    slot_of: Vec<usize>,
-}
-
-impl<K: Hash + Eq + Clone> Plan<K> {
-    fn new(keys: Vec<K>) -> Self {
-        let mut slots = HashMap::with_capacity(keys.len());
-        let mut unique = Vec::with_capacity(keys.len());
-        let mut slot_of = Vec::with_capacity(keys.len());
-        for key in keys {
-            let next = unique.len();
-            match slots.entry(key) {
-                Entry::Occupied(slot) => slot_of.push(*slot.get()),
-                Entry::Vacant(slot) => {
-                    unique.push(slot.key().clone());
-                    slot.insert(next);
-                    slot_of.push(next);
-                }
-            }
-        }
-        Self {
-            slots,
-            unique,
-            slot_of,
-        }
-    }
-
-    fn duplicates(&self) -> usize {
-        self.slot_of.len() - self.unique.len()
-    }
-
-    fn split(self) -> (Vec<K>, Routes<K>) {
-        (
-            self.unique,
-            Routes {
-                slots: self.slots,
-                slot_of: self.slot_of,
-            },
-        )
-    }
-}
-
-impl<K: Hash + Eq> Routes<K> {
-    /// One answer per request, in request order.
-    fn route<V: Clone>(self, found: impl IntoIterator<Item = (K, V)>) -> Vec<Option<V>> {
-        let mut values: Vec<Option<V>> = (0..self.slots.len()).map(|_| None).collect();
-        for (key, value) in found {
-            if let Some(value_slot) = self.slots.get(&key).and_then(|&slot| values.get_mut(slot)) {
-                *value_slot = Some(value);
-            }
-        }
-        self.slot_of
-            .iter()
-            .map(|&slot| values.get(slot).cloned().flatten())
-            .collect()
     }
 }
 
@@ -209,16 +146,30 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering::Relaxed;
+
     use super::*;
 
-    #[test]
-    fn routes_each_request_to_its_key() {
-        let plan = Plan::new(vec!["b", "a", "b", "c", "a"]);
-        assert_eq!(plan.duplicates(), 2);
-        let (unique, routes) = plan.split();
-        assert_eq!(unique, ["b", "a", "c"]);
-        // "c" missing, an unrequested "z" ignored.
-        let answers = routes.route(vec![("a", 1), ("z", 9), ("b", 2)]);
-        assert_eq!(answers, [Some(2), Some(1), Some(2), None, Some(1)]);
+    #[tokio::test]
+    async fn the_snapshot_reports_the_batchers_own_deduplicated_counter() {
+        // One counter, written where the duplicates are found and read by
+        // the snapshot: nothing else overrides it.
+        let keyed = KeyedBatcher::builder(|keys: Vec<u8>| async move {
+            Ok::<_, ()>(keys.into_iter().map(|k| (k, k)))
+        })
+        .build()
+        .unwrap();
+        let (a, b) = tokio::join!(keyed.load(1), keyed.load(1));
+        assert_eq!((a, b), (Ok(Some(1)), Ok(Some(1))));
+        let counters = &keyed.inner.shared().counters;
+        assert_eq!(
+            counters.deduplicated.load(Relaxed),
+            keyed.stats().deduplicated
+        );
+        counters.deduplicated.fetch_add(5, Relaxed);
+        assert_eq!(
+            keyed.stats().deduplicated,
+            counters.deduplicated.load(Relaxed)
+        );
     }
 }

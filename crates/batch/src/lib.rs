@@ -10,16 +10,25 @@
 mod batcher;
 mod builder;
 mod config;
+mod deliver;
 mod error;
+mod execute;
+mod flights;
 mod keyed;
+mod load;
+mod plan;
 mod policy;
 mod queue;
-mod run;
+mod runner;
 mod shared;
-mod slot;
 mod stats;
 mod submission;
+mod sync;
 mod timer;
+mod unwind;
+
+#[cfg(all(test, perfect21_loom))]
+mod loom_tests;
 
 pub use batcher::Batcher;
 pub use builder::{BatcherBuilder, KeyedBatcherBuilder};

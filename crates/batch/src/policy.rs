@@ -33,7 +33,8 @@ pub enum FlushReason {
     /// A slot was free ([`FlushPolicy::Eager`]), with fewer than
     /// `max_batch_size` items queued.
     Eager,
-    /// The batcher was closing: everything queued goes out without waiting.
+    /// The batcher was closing (or its runtime had shut down): everything
+    /// queued goes out without waiting.
     Shutdown,
 }
 

@@ -8,12 +8,11 @@
 //! ([`FlushPolicy::Fixed`] only). User code (the batch function, an item's
 //! `Drop`) never runs under the lock.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio::time::Instant;
@@ -23,6 +22,8 @@ use crate::policy::{FlushPolicy, FlushReason};
 use crate::queue::{Entry, Queue};
 use crate::stats::{self, BatchStats, Counters, Histograms, QueueCounts};
 use crate::submission::{Cancel, Ticket};
+use crate::sync::{Mutex, thread_local};
+use crate::unwind::drop_quietly;
 
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -40,10 +41,8 @@ pub(crate) struct Shared<I, O, E> {
     /// queueing (and forget it); it comes back when the item leaves the
     /// queue, dispatched or cancelled.
     pub(crate) room: Semaphore,
-    pub(crate) counters: Counters,
+    pub(crate) counters: Arc<Counters>,
     pub(crate) histograms: Mutex<Histograms>,
-    /// The keyed form's count of de-duplicated requests.
-    pub(crate) deduplicated: Option<Arc<AtomicU64>>,
     /// Woken when the batcher is closed and nothing is queued or in flight.
     drained: Notify,
     /// Wakes the timer task ([`FlushPolicy::Fixed`]).
@@ -55,6 +54,10 @@ struct State<I, O, E> {
     queue: Queue<I, O, E>,
     in_flight: usize,
     closed: bool,
+    /// A batch task was dropped unfinished: the runtime has shut down, and
+    /// its timer with it. Everything queued is flushed at once from then
+    /// on (to be aborted), as when closing.
+    runtime_lost: bool,
     /// Ids go to accepted items only, in order: this is also the number of
     /// items submitted so far.
     next_id: u64,
@@ -68,10 +71,23 @@ impl<I, O, E> State<I, O, E> {
 }
 
 /// Items taken from the queue to run together.
+///
+/// A batch dropped with its entries still in it (its task was dropped
+/// unpolled: the runtime shut down) counts them as aborted; their callers
+/// see [`BatchError::Aborted`](crate::BatchError::Aborted).
 pub(crate) struct Batch<I, O, E> {
     pub(crate) entries: Vec<Entry<I, O, E>>,
     pub(crate) reason: FlushReason,
     pub(crate) dispatched: Instant,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl<I, O, E> Drop for Batch<I, O, E> {
+    fn drop(&mut self) {
+        // Counted before the entries (and their reply senders) drop, so a
+        // caller that sees `Aborted` finds it counted.
+        Counters::add(&self.counters.aborted, self.entries.len());
+    }
 }
 
 /// An item just queued: its ticket, and the batch its arrival made ready
@@ -100,7 +116,7 @@ where
     pub(crate) fn new(
         config: Config,
         batch_fn: BatchFn<I, O, E>,
-        deduplicated: Option<Arc<AtomicU64>>,
+        counters: Arc<Counters>,
         runtime: Handle,
     ) -> Self {
         Self {
@@ -108,15 +124,15 @@ where
                 queue: Queue::new(),
                 in_flight: 0,
                 closed: false,
+                runtime_lost: false,
                 next_id: 0,
                 cancelled: 0,
             }),
             room: Semaphore::new(config.queue_capacity),
             config,
             batch_fn,
-            counters: Counters::default(),
+            counters,
             histograms: Mutex::new(Histograms::new()),
-            deduplicated,
             drained: Notify::new(),
             timer: Notify::new(),
             runtime,
@@ -169,7 +185,7 @@ where
             return None;
         }
         let oldest = state.queue.oldest()?;
-        let reason = if state.closed {
+        let reason = if state.closed || state.runtime_lost {
             FlushReason::Shutdown
         } else if state.queue.len() >= config.max_batch_size {
             FlushReason::Size
@@ -187,6 +203,7 @@ where
             entries: state.queue.take_front(config.max_batch_size),
             reason,
             dispatched: now,
+            counters: Arc::clone(&self.counters),
         })
     }
 
@@ -214,15 +231,50 @@ where
         next
     }
 
-    /// A batch task ended without finishing (its runtime shut down).
-    pub(crate) fn release_slot(&self) {
-        let mut state = self.state.lock();
-        state.in_flight -= 1;
-        let drained = state.drained();
-        drop(state);
-        if drained {
-            self.drained.notify_waiters();
+    /// A batch task ended without finishing (its runtime shut down): frees
+    /// its slot, then flushes as [`runtime_lost`](Self::runtime_lost).
+    pub(crate) fn release_slot(self: &Arc<Self>) {
+        self.state.lock().in_flight -= 1;
+        self.runtime_lost();
+    }
+
+    /// A task of the batcher (a batch, or the timer) was dropped unfinished:
+    /// the runtime has shut down. Flushes the queue from now on, so nothing
+    /// queued waits for a later submit, or for a timer that died with the
+    /// runtime, to move: each batch is launched onto the dead runtime and
+    /// aborted at once. That drop releases its slot again from inside this
+    /// call: the inner call only frees the slot, and this outer one goes on
+    /// dispatching, so the stack does not grow with the queue.
+    // loom's `thread_local!` takes no `const` initialiser.
+    #[allow(clippy::missing_const_for_thread_local)]
+    pub(crate) fn runtime_lost(self: &Arc<Self>) {
+        thread_local! {
+            static RELEASING: Cell<bool> = Cell::new(false);
         }
+        self.state.lock().runtime_lost = true;
+        if RELEASING.with(|releasing| releasing.replace(true)) {
+            return;
+        }
+        loop {
+            let now = Instant::now();
+            let mut state = self.state.lock();
+            let next = self.next_batch(&mut state, now);
+            let drained = state.drained();
+            drop(state);
+            match next {
+                Some(batch) => {
+                    self.room.add_permits(batch.entries.len());
+                    self.launch(batch);
+                }
+                None => {
+                    if drained {
+                        self.drained.notify_waiters();
+                    }
+                    break;
+                }
+            }
+        }
+        RELEASING.with(|releasing| releasing.set(false));
     }
 
     /// One round of the timer task: dispatches what `max_wait` made ready
@@ -318,11 +370,7 @@ where
                 queued_items: state.queue.len(),
             }
         };
-        let mut snapshot = stats::snapshot(queue, &self.counters, &self.histograms.lock());
-        if let Some(deduplicated) = &self.deduplicated {
-            snapshot.deduplicated = deduplicated.load(Relaxed);
-        }
-        snapshot
+        stats::snapshot(queue, &self.counters, &self.histograms.lock())
     }
 }
 
@@ -342,7 +390,7 @@ where
         if let Some(entry) = removed {
             self.room.add_permits(1);
             // Dropped here, outside the lock: the item's `Drop` is user code.
-            drop(entry);
+            drop_quietly(entry);
         }
     }
 }

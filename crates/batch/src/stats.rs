@@ -11,9 +11,9 @@ use crate::policy::FlushReason;
 /// A snapshot of a batcher's counters and distributions.
 ///
 /// Counts are exact. Every accepted item ends in exactly one of
-/// `completed`, `failed` or `cancelled`, or is still `queued` or in a batch
-/// in flight; once the batcher is idle,
-/// `submitted == completed + failed + cancelled`.
+/// `completed`, `failed`, `cancelled` or `aborted`, or is still `queued` or
+/// in a batch in flight; once the batcher is idle,
+/// `submitted == completed + failed + cancelled + aborted`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
@@ -29,12 +29,23 @@ pub struct BatchStats {
     /// Items removed from the queue because their caller stopped waiting
     /// before the batch was dispatched; the batch function never saw them.
     pub cancelled: u64,
+    /// Items whose batch was dropped before it finished because the tokio
+    /// runtime running it shut down (their callers got
+    /// [`BatchError::Aborted`](crate::BatchError::Aborted)).
+    pub aborted: u64,
     /// Items refused: `try_submit` on a full queue, or any submit after
     /// the batcher closed.
     pub rejected: u64,
-    /// Keyed form only: requests that shared another request's load of the
-    /// same key in the same batch (0 for [`Batcher`](crate::Batcher)).
+    /// Keyed form only: requests answered by a load another request caused
+    /// — a request for the same key earlier in the same batch, or (counted
+    /// in `joined` too) a load of the key already in flight in another
+    /// batch. 0 for [`Batcher`](crate::Batcher).
     pub deduplicated: u64,
+    /// Keyed form only: requests whose key was already being loaded by
+    /// another batch in flight when their batch started, and which got that
+    /// load's answer instead of loading the key again (DataLoader-style
+    /// joining). A subset of `deduplicated`.
+    pub joined: u64,
     /// Batches dispatched.
     pub batches: u64,
     /// Batches dispatched, by reason.
@@ -55,7 +66,7 @@ impl BatchStats {
     /// Accepted items without an outcome yet (queued or in flight).
     pub fn outstanding(&self) -> u64 {
         self.submitted
-            .saturating_sub(self.completed + self.failed + self.cancelled)
+            .saturating_sub(self.completed + self.failed + self.cancelled + self.aborted)
     }
 }
 
@@ -141,8 +152,10 @@ pub(crate) struct QueueCounts {
 pub(crate) struct Counters {
     pub(crate) completed: AtomicU64,
     pub(crate) failed: AtomicU64,
+    pub(crate) aborted: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) deduplicated: AtomicU64,
+    pub(crate) joined: AtomicU64,
     pub(crate) batches: AtomicU64,
     flush_size: AtomicU64,
     flush_time: AtomicU64,
@@ -252,8 +265,10 @@ pub(crate) fn snapshot(
         completed: load(&counters.completed),
         failed: load(&counters.failed),
         cancelled: queue.cancelled,
+        aborted: load(&counters.aborted),
         rejected: load(&counters.rejected),
         deduplicated: load(&counters.deduplicated),
+        joined: load(&counters.joined),
         batches: load(&counters.batches),
         flushes: FlushCounts {
             size: load(&counters.flush_size),

@@ -173,3 +173,112 @@ fn a_batch_lost_with_its_runtime_fails_with_aborted() {
     let late = batcher.try_submit(2).unwrap();
     assert_eq!(other.block_on(late), Err(BatchError::Aborted));
 }
+
+#[test]
+fn items_aborted_by_a_runtime_shutdown_are_counted_once() {
+    for policy in [FlushPolicy::Eager, FlushPolicy::Fixed] {
+        aborted_items_are_counted(policy);
+    }
+}
+
+fn aborted_items_are_counted(policy: FlushPolicy) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let batcher = Batcher::builder(|_items: Vec<u64>| async {
+        std::future::pending::<()>().await;
+        Ok::<Vec<u64>, String>(Vec::new())
+    })
+    .flush_policy(policy)
+    .max_wait(Duration::from_secs(3600))
+    .max_batch_size(2)
+    .max_concurrent_batches(1)
+    .runtime(runtime.handle().clone())
+    .build()
+    .unwrap();
+    // One batch in flight (eager: a lone item; fixed: a full batch), one
+    // item queued behind it.
+    let first = if policy == FlushPolicy::Eager { 1 } else { 2 };
+    let in_flight: Vec<_> = (0..first).map(|i| batcher.try_submit(i).unwrap()).collect();
+    runtime.block_on(settle());
+    let queued = batcher.try_submit(first).unwrap();
+    let stats = batcher.stats();
+    assert_eq!(
+        (stats.in_flight_batches, stats.queued_items),
+        (1, 1),
+        "{policy:?}"
+    );
+    drop(runtime);
+    let other = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for submission in in_flight {
+        assert_eq!(other.block_on(submission), Err(BatchError::Aborted));
+    }
+    // The queued item went out (to the dead runtime, whose timer is gone
+    // too) when the slot was released, and was aborted unpolled: it does
+    // not wait for a later submit or a close to move it.
+    let answered_now = other.block_on(async {
+        tokio::select! {
+            biased;
+            outcome = queued => Some(outcome),
+            () = std::future::ready(()) => None,
+        }
+    });
+    assert_eq!(answered_now, Some(Err(BatchError::Aborted)), "{policy:?}");
+    let stats = batcher.stats();
+    assert_eq!(
+        (stats.submitted, stats.completed, stats.failed),
+        (first + 1, 0, 0)
+    );
+    assert_eq!(stats.outstanding(), 0, "{policy:?}: {stats:?}");
+    assert_eq!(stats.aborted, first + 1, "{stats:?}");
+    assert_eq!(
+        stats.submitted,
+        stats.completed + stats.failed + stats.cancelled + stats.aborted
+    );
+}
+
+/// Found by the `batch_model` fuzz target: under `Fixed`, an item waiting
+/// for `max_wait` with no batch in flight was stranded when the runtime
+/// (and the timer task with it) shut down — until the batcher was closed.
+#[test]
+fn a_queued_item_is_aborted_when_the_runtime_dies_with_nothing_in_flight() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let seen = Seen::default();
+    let batcher = Batcher::builder(doubler(seen.clone(), None))
+        .flush_policy(FlushPolicy::Fixed)
+        .max_wait(Duration::from_millis(2))
+        .max_batch_size(2)
+        .runtime(runtime.handle().clone())
+        .build()
+        .unwrap();
+    let queued = {
+        let _entered = runtime.enter();
+        batcher.try_submit(1).unwrap()
+    };
+    runtime.block_on(settle());
+    assert_eq!(batcher.stats().queued_items, 1);
+    drop(runtime);
+    let other = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let answered_now = other.block_on(async {
+        tokio::select! {
+            biased;
+            outcome = queued => Some(outcome),
+            () = std::future::ready(()) => None,
+        }
+    });
+    assert_eq!(answered_now, Some(Err(BatchError::Aborted)));
+    assert!(seen.items().is_empty());
+    let stats = batcher.stats();
+    assert_eq!(
+        (stats.submitted, stats.aborted, stats.outstanding()),
+        (1, 1, 0)
+    );
+}
