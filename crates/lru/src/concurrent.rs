@@ -581,9 +581,12 @@ where
                 .map(|(_, flight)| Arc::clone(flight));
             if let Some(flight) = pending {
                 self.release(shard);
-                self.waiting.fetch_add(1, Ordering::Relaxed);
-                let landed = flight.wait();
-                self.waiting.fetch_sub(1, Ordering::Relaxed);
+                let landed = {
+                    // Counted while waiting, whatever unwinds (the clone
+                    // of the landed value is user code).
+                    let _waiting = Waiting::enter(&self.waiting);
+                    flight.wait()
+                };
                 if let Some(value) = landed {
                     self.served.fetch_add(1, Ordering::Relaxed);
                     return Ok(value);
@@ -620,6 +623,22 @@ where
             self.release(shard);
             return Ok(value);
         }
+    }
+}
+
+/// One caller counted in `waiting` for as long as it lives.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn enter(waiting: &'a AtomicU64) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

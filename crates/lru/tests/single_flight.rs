@@ -254,3 +254,59 @@ fn a_weigher_panic_after_the_load_is_not_a_load_failure() {
     assert_eq!(cache.get_or_insert_with(1, || 7), 7, "the key loads again");
     assert_eq!(cache.stats().loads, 2);
 }
+
+/// A value whose `Clone` panics on threads that ask it to.
+#[derive(Debug)]
+struct Fragile(u32);
+
+thread_local! {
+    static CLONE_PANICS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl Clone for Fragile {
+    fn clone(&self) -> Self {
+        assert!(!CLONE_PANICS.get(), "clone fails on this thread");
+        Fragile(self.0)
+    }
+}
+
+/// Regression (issue 15 review): a waiter whose clone of the landed value
+/// panicked skipped the decrement of `waiting`, which then stayed one too
+/// high for good.
+#[test]
+fn a_waiter_whose_clone_panics_stops_counting_as_waiting() {
+    let cache: Arc<ConcurrentLru<u32, Fragile>> =
+        Arc::new(ConcurrentLru::builder().max_entries(100).build().unwrap());
+    let (loading, inside) = std::sync::mpsc::channel();
+    let leader = {
+        let cache = Arc::clone(&cache);
+        std::thread::spawn(move || {
+            cache.get_or_insert_with(1, || {
+                loading.send(()).unwrap();
+                for _ in 0..50_000_000 {
+                    if cache.stats().waiting >= 1 {
+                        return Fragile(1);
+                    }
+                    std::thread::yield_now();
+                }
+                panic!("the waiter never started waiting");
+            })
+        })
+    };
+    inside.recv().unwrap();
+    let waiter = {
+        let cache = Arc::clone(&cache);
+        std::thread::spawn(move || {
+            CLONE_PANICS.set(true);
+            catch_unwind(AssertUnwindSafe(|| {
+                cache.get_or_insert_with(1, || unreachable!("the leader loads"))
+            }))
+            .is_err()
+        })
+    };
+    assert!(waiter.join().unwrap(), "the waiter's clone panicked");
+    assert_eq!(leader.join().unwrap().0, 1);
+    let stats = cache.stats();
+    assert_eq!(stats.waiting, 0, "nobody waits any more");
+    assert_eq!((stats.loads, stats.load_failures), (1, 0));
+}

@@ -112,7 +112,7 @@ impl TaskQueue {
             if word & CLOSED == 0 && word & COUNT < self.capacity {
                 return Admit::Admitted;
             }
-            self.word.fetch_sub(1, SeqCst);
+            self.undo_admit();
             return if word & CLOSED != 0 {
                 Admit::Closed
             } else {
@@ -135,6 +135,15 @@ impl TaskQueue {
                 Err(now) => word = now,
             }
         }
+    }
+
+    /// Takes back a place [`admit`](Self::admit) counted and then refused.
+    /// While it was counted, a worker may have found the queue empty with
+    /// the count above zero and gone to sleep waiting for a push that will
+    /// never come: wake it to look again.
+    fn undo_admit(&self) {
+        self.word.fetch_sub(1, SeqCst);
+        self.wake_awaiting();
     }
 
     /// [`admit`](Self::admit), waiting for a place while the queue is full,
@@ -350,6 +359,29 @@ mod tests {
         until_awaiting(&queue, 1);
         queue.push(task());
         assert!(popper.join().unwrap(), "the waiter took the pushed task");
+        assert_eq!((queue.len(), queue.awaiting_push()), (0, 0));
+    }
+
+    /// Regression (issue 15 review): an admission refused on a closed
+    /// queue counts itself, then takes the count back. A worker that looked
+    /// in between found the queue empty with the count at one, went to
+    /// sleep waiting for a push, and was never woken: its pool's shutdown
+    /// hung joining it. (With the old undo this test never returns.)
+    #[test]
+    fn a_worker_waiting_on_a_refused_admission_is_woken_by_its_undo() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let queue = Arc::new(TaskQueue::new(UNBOUNDED));
+        queue.close();
+        // The first half of a refused admission: counted on a closed queue.
+        queue.word.fetch_add(1, SeqCst);
+        let popper = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || queue.pop().is_none())
+        };
+        until_awaiting(&queue, 1);
+        // The second half, as `admit` does it.
+        queue.undo_admit();
+        assert!(popper.join().unwrap(), "woken, the worker finds nothing");
         assert_eq!((queue.len(), queue.awaiting_push()), (0, 0));
     }
 
