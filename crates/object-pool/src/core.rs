@@ -71,11 +71,12 @@ pub(crate) struct Core<T> {
     /// Places taken in the idle budget (see the module docs).
     budget: Padded<AtomicUsize>,
     /// Bumped by `trim`; a thread cache that has not seen the latest value
-    /// flushes itself before its next operation.
+    /// applies what the trim asked of it before its next operation.
     trim_epoch: AtomicU64,
-    /// `id << EPOCH_BITS | trim epoch (wrapping)`: what a thread's slot
-    /// cache is keyed by, so a `trim` sends every thread through `local_slow`
-    /// (and its maintenance) once.
+    /// What a thread's one-entry slot cache is keyed by: a fresh
+    /// `thread_id::next_key()` at creation and at every `trim`, so a `trim`
+    /// sends every thread through `local_slow` (and its maintenance) once.
+    /// Every key this pool ever holds was handed out to it alone.
     key: AtomicU64,
     /// The `keep` of the latest `trim`.
     trim_keep: AtomicUsize,
@@ -86,9 +87,6 @@ pub(crate) struct Core<T> {
     /// This core, for the thread-exit hooks.
     me: Weak<Core<T>>,
 }
-
-/// Low bits of `Core::key` that count trims.
-const EPOCH_BITS: u32 = 24;
 
 impl<T> std::fmt::Debug for Core<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -113,7 +111,7 @@ impl<T: Send + 'static> Core<T> {
         if cfg.stats {
             counters.add(Event::Created, prefill as u64);
         }
-        let key = thread_id::next_pool_id() << EPOCH_BITS | 1;
+        let key = thread_id::next_key();
         Arc::new_cyclic(|me| Self {
             cfg,
             budget: Padded(AtomicUsize::new(prefill)),
@@ -149,11 +147,16 @@ impl<T: Send + 'static> Core<T> {
     #[inline(always)]
     pub(crate) fn local(&self) -> Option<&Slot<T>> {
         if let Some(slot) = thread_id::cached_slot(self.key.load(Relaxed)) {
-            // SAFETY: `cache_slot` stored this pointer on this thread under
-            // this pool's key; keys embed the pool's id, which is never
-            // reused, so it is this pool's slot for this thread's index.
-            // `&self` keeps the pool, hence its slot table, alive, and table
-            // slots never move.
+            // SAFETY: a match means this thread's `LAST_POOL` equals a key
+            // of this pool. `LAST_POOL` is 0 (never a key) or a key passed
+            // to `cache_slot` together with the slot pointer it returns now,
+            // and every key value is handed out by `next_key` at most once,
+            // to one pool (a checked 64-bit counter that stops instead of
+            // wrapping; `NO_KEY` is never stored). So *this* pool stored the
+            // pointer, on this thread: it is this pool's slot for this
+            // thread's index, which the thread keeps until it exits (its
+            // exit hook clears `LAST_POOL` first). `&self` keeps the pool,
+            // hence its slot table, alive, and table slots never move.
             return Some(unsafe { slot.cast::<Slot<T>>().as_ref() });
         }
         self.local_slow()
@@ -686,12 +689,8 @@ impl<T: Send + 'static> Core<T> {
     pub(crate) fn trim(&self, keep: usize, local: Option<&Slot<T>>) {
         self.trim_keep.store(keep, Relaxed);
         let epoch = self.trim_epoch.fetch_add(1, Release) + 1;
-        let mask = (1u64 << EPOCH_BITS) - 1;
-        // The epoch part wraps within its bits: the id part never changes,
-        // so a key never matches another pool's.
-        let _ = self.key.fetch_update(Release, Relaxed, |key| {
-            Some((key & !mask) | (key.wrapping_add(1) & mask))
-        });
+        // A fresh key: no thread's cached slot matches it any more.
+        self.key.store(thread_id::next_key(), Release);
         if let Some(slot) = local {
             // SAFETY: own slot, no user code inside.
             let registered = unsafe {

@@ -112,3 +112,58 @@ fn threads_exit_flushing_their_caches_and_reuse_indices() {
         "every object made was dropped exactly once"
     );
 }
+
+/// A pool that makes objects marked with its own name.
+fn named(name: &'static str) -> ObjectPool<&'static str> {
+    ObjectPool::builder(move || name)
+        .thread_cache(4)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn pools_whose_ids_differ_by_2_pow_40_never_share_a_cached_slot() {
+    // Regression: keys were `id << 24 | epoch`, keeping 40 bits of the id, so
+    // pool ids 2^40 apart had the same key and the second pool's fast path
+    // used the first pool's slot (here: handed out the first pool's object;
+    // with the first pool dropped, a dangling pointer). Keys are now whole
+    // 64-bit values from one counter that never wraps.
+    std::thread::spawn(|| {
+        crate::thread_id::test_keys::start_at(7);
+        let first = named("first");
+        crate::thread_id::test_keys::start_at(7 + (1 << 40));
+        let second = named("second");
+        drop(first.get().unwrap()); // cached in `first`'s slot for this thread
+        assert_eq!(*second.get().unwrap(), "second");
+        assert_eq!(*first.get().unwrap(), "first");
+        drop(first);
+        for _ in 0..3 {
+            assert_eq!(*second.get().unwrap(), "second");
+        }
+        assert_eq!(second.stats().created, 1);
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn pools_made_after_the_key_counter_runs_out_still_work_on_the_slow_path() {
+    std::thread::spawn(|| {
+        crate::thread_id::test_keys::start_at(u64::MAX - 1);
+        let last = named("last"); // the last key ever handed out
+        let after = named("after"); // no key left: never cached
+        let also_after = named("also after");
+        for _ in 0..3 {
+            assert_eq!(*last.get().unwrap(), "last");
+            assert_eq!(*after.get().unwrap(), "after");
+            assert_eq!(*also_after.get().unwrap(), "also after");
+            after.trim(0);
+        }
+        assert_eq!(last.stats().created, 1);
+        assert_eq!(also_after.stats().created, 1);
+        assert_eq!(after.stats().created, 3, "trim(0) dropped it each time");
+        assert_eq!(after.stats().reused, 0);
+    })
+    .join()
+    .unwrap();
+}
