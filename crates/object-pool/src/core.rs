@@ -78,8 +78,6 @@ pub(crate) struct Core<T> {
     /// sends every thread through `local_slow` (and its maintenance) once.
     /// Every key this pool ever holds was handed out to it alone.
     key: AtomicU64,
-    /// The `keep` of the latest `trim`.
-    trim_keep: AtomicUsize,
     shared: Padded<Mutex<Shared<T>>>,
     /// Counters of operations that did not run on a thread's own slot.
     counters: Padded<Counters>,
@@ -116,7 +114,6 @@ impl<T: Send + 'static> Core<T> {
             cfg,
             budget: Padded(AtomicUsize::new(prefill)),
             trim_epoch: AtomicU64::new(1),
-            trim_keep: AtomicUsize::new(0),
             shared: Padded(Mutex::new(shared)),
             counters: Padded(counters),
             slots: SlotTable::new(),
@@ -132,6 +129,9 @@ impl<T: Send + 'static> ThreadExit for Core<T> {
             // SAFETY: runs on the exiting thread, which still owns `index`
             // (it is released after the exit hooks); no user code inside.
             unsafe { slot.with_cache(|cache| cache.set_epoch(UNREGISTERED)) };
+            // What a trim left for this thread goes now, the rest to the
+            // shared stack; the index's next owner starts with no debt.
+            self.pay_trim(slot);
             self.flush(slot);
         }
     }
@@ -639,15 +639,33 @@ impl<T: Send + 'static> Core<T> {
             }
             // SAFETY: own slot, no user code inside.
             unsafe { slot.with_cache(|cache| cache.set_epoch(epoch)) };
+            // The cache is empty (the last owner flushed it): no debt.
+            slot.trim_owed.store(0, Relaxed);
             return true;
         }
         if seen != epoch {
             // SAFETY: own slot, no user code inside.
             unsafe { slot.with_cache(|cache| cache.set_epoch(epoch)) };
-            self.flush(slot);
-            self.trim_shared(self.trim_keep.load(Relaxed));
+            // Read after the epoch (Acquire), so it sees what the trim that
+            // bumped it left.
+            self.pay_trim(slot);
         }
         true
+    }
+
+    /// Drops the oldest objects of the calling thread's cache that a `trim`
+    /// on another thread counted and left to it. Owner only.
+    fn pay_trim(&self, slot: &Slot<T>) {
+        let owed = slot.trim_owed.swap(0, Relaxed);
+        if owed == 0 {
+            return;
+        }
+        // SAFETY: own slot (maintenance and the exit hook run on the
+        // owner), no user code inside: the objects are dropped below.
+        let trimmed = unsafe { slot.with_cache(|cache| cache.drain_oldest(owed)) };
+        self.release_budget(trimmed.len());
+        self.count(Some(slot), Event::DiscardedTrimmed, trimmed.len() as u64);
+        drop(trimmed);
     }
 
     #[cfg(not(perfect21_loom))]
@@ -683,45 +701,48 @@ impl<T: Send + 'static> Core<T> {
         self.release_budget(spare);
     }
 
-    /// `trim(keep)`: flush the caller's cache, drop the oldest shared
-    /// objects until at most `keep` are idle, and have every other thread
-    /// cache flush itself at its next operation.
+    /// `trim(keep)`: flush the caller's cache, then, of what is idle now,
+    /// drop the oldest until at most `keep` are idle: from the shared stack
+    /// at once, and from other live threads' caches at those threads' next
+    /// operation (each owes at most what it held at the call). A trim acts
+    /// once: nothing returned after the call is trimmed by it.
     pub(crate) fn trim(&self, keep: usize, local: Option<&Slot<T>>) {
-        self.trim_keep.store(keep, Relaxed);
-        let epoch = self.trim_epoch.fetch_add(1, Release) + 1;
-        // A fresh key: no thread's cached slot matches it any more.
-        self.key.store(thread_id::next_key(), Release);
         if let Some(slot) = local {
             // SAFETY: own slot, no user code inside.
-            let registered = unsafe {
-                slot.with_cache(|cache| {
-                    let registered = cache.epoch() != UNREGISTERED;
-                    if registered {
-                        cache.set_epoch(epoch);
-                    }
-                    registered
-                })
-            };
+            let registered = unsafe { slot.with_cache(|cache| cache.epoch() != UNREGISTERED) };
             if registered {
+                // An older trim's debt is recounted below with the rest.
+                slot.trim_owed.store(0, Relaxed);
                 self.flush(slot);
             }
         }
-        self.trim_shared(keep);
-    }
-
-    /// Drops the oldest shared objects until the shared stack plus every
-    /// thread cache hold at most `keep`, or the shared stack is empty.
-    fn trim_shared(&self, keep: usize) {
         let trimmed: Vec<Boxed<T>> = {
             let mut shared = lock(&self.shared);
             let cached: usize = self.slots.iter().map(Slot::len).sum();
-            let excess = (shared.stack.len() + cached)
-                .saturating_sub(keep)
-                .min(shared.stack.len());
-            let trimmed: Vec<_> = shared.stack.drain(..excess).collect();
+            let excess = (shared.stack.len() + cached).saturating_sub(keep);
+            let from_stack = excess.min(shared.stack.len());
+            let trimmed: Vec<_> = shared.stack.drain(..from_stack).collect();
             shared.live -= trimmed.len().min(shared.live);
+            // The rest sits in other threads' caches: each owes at most
+            // what it holds now (an owner only ever drops from its own).
+            let mut debt = excess - from_stack;
+            for slot in self.slots.iter() {
+                if debt == 0 {
+                    break;
+                }
+                let owed = slot.len().min(debt);
+                if owed > 0 {
+                    slot.trim_owed.fetch_max(owed, Relaxed);
+                    debt -= owed;
+                }
+            }
             trimmed
         };
+        // Published by the epoch (Release) the owners read with Acquire; a
+        // fresh key sends each thread's next operation through maintenance.
+        self.trim_epoch.fetch_add(1, Release);
+        self.key.store(thread_id::next_key(), Release);
+        self.keep_trim_epoch(local);
         if trimmed.is_empty() {
             return;
         }
@@ -744,6 +765,20 @@ impl<T: Send + 'static> Core<T> {
                 waiter.wake();
             }
         }
+    }
+
+    /// The trimming thread's own slot is up to date with its trim.
+    fn keep_trim_epoch(&self, local: Option<&Slot<T>>) {
+        let Some(slot) = local else { return };
+        let epoch = self.trim_epoch.load(Acquire);
+        // SAFETY: own slot, no user code inside.
+        unsafe {
+            slot.with_cache(|cache| {
+                if cache.epoch() != UNREGISTERED {
+                    cache.set_epoch(epoch);
+                }
+            })
+        };
     }
 
     // ----- stats ---------------------------------------------------------

@@ -32,6 +32,11 @@ pub(crate) struct Slot<T> {
     len: AtomicUsize,
     /// Counters written by the owner only.
     pub(crate) counters: Counters,
+    /// Objects a `trim` on another thread found idle in this cache and left
+    /// for the owner to drop (oldest first) at its next operation: set by
+    /// the trimming thread before it bumps the trim epoch, taken by the
+    /// owner after it sees the new epoch.
+    pub(crate) trim_owed: AtomicUsize,
 }
 
 // SAFETY: the `UnsafeCell` is only reached through `Slot::with_cache`, whose
@@ -64,6 +69,7 @@ impl<T> Default for Slot<T> {
             }),
             len: AtomicUsize::new(0),
             counters: Counters::new(),
+            trim_owed: AtomicUsize::new(0),
         }
     }
 }
