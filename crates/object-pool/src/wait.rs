@@ -115,7 +115,10 @@ impl<T: Send + 'static> Core<T> {
                 }
                 None => {
                     let waited = started.elapsed();
-                    self.record_wait(waited);
+                    // A get that gave up without parking did not wait.
+                    if parked {
+                        self.record_wait(waited);
+                    }
                     self.record_exhausted();
                     return Err(Error::Timeout {
                         waited,
