@@ -102,7 +102,12 @@ impl<T: Send + 'static> Core<T> {
     pub(crate) fn new(cfg: Config<T>, prefill: usize) -> Arc<Self> {
         let mut shared = Shared::new();
         for _ in 0..prefill {
-            shared.stack.push_back(Entry::boxed((cfg.factory)()));
+            let mut entry = Entry::boxed((cfg.factory)());
+            // Prefilled objects are idle from now: they expire like others.
+            if cfg.idle_timeout.is_some() {
+                entry.idle_since = Some(cfg.clock.now());
+            }
+            shared.push(entry);
         }
         shared.live = prefill;
         let counters = Counters::new();
@@ -263,25 +268,31 @@ impl<T: Send + 'static> Core<T> {
         Some(entry)
     }
 
-    /// With `idle_timeout`: a cache hit that sat too long means everything
-    /// older in the cache did too; drop those and report a miss.
+    /// With `idle_timeout`: drops every expired object in the cache (the
+    /// cache is not ordered by age: a refill brings older objects in), and
+    /// the hit itself if it expired (then reports a miss).
     #[cold]
     #[inline(never)]
     fn check_local_hit(&self, slot: &Slot<T>, entry: Boxed<T>) -> Option<Boxed<T>> {
-        let timeout = self.cfg.idle_timeout?;
-        let now = self.cfg.clock.now();
-        if !entry.expired(now, timeout) {
+        let Some(timeout) = self.cfg.idle_timeout else {
             self.count(Some(slot), Event::Reused, 1);
             return Some(entry);
-        }
+        };
+        let now = self.cfg.clock.now();
         // SAFETY: own slot, no user code inside.
         let mut expired =
             unsafe { slot.with_cache(|cache| cache.remove_where(|e| e.expired(now, timeout))) };
         self.release_budget(expired.len());
-        expired.push(entry); // its credit is a spare now, released on refill
+        let hit = if entry.expired(now, timeout) {
+            expired.push(entry); // its credit is a spare now, released on refill
+            None
+        } else {
+            self.count(Some(slot), Event::Reused, 1);
+            Some(entry)
+        };
         self.count(Some(slot), Event::DiscardedExpired, expired.len() as u64);
         drop(expired);
-        None
+        hit
     }
 
     /// A cache miss: give back the spares, take a batch from the shared
@@ -310,7 +321,7 @@ impl<T: Send + 'static> Core<T> {
         {
             let mut shared = lock(&self.shared);
             if let (Some(now), Some(timeout)) = (now, self.cfg.idle_timeout) {
-                shared.expire_front(now, timeout, &mut expired);
+                shared.expire(now, timeout, &mut expired);
             }
             let mut moved = 0;
             while moved < batch {
@@ -381,7 +392,7 @@ impl<T: Send + 'static> Core<T> {
         let expired_before = expired.len();
         let now = self.cfg.idle_timeout.map(|_| self.cfg.clock.now());
         if let (Some(now), Some(timeout)) = (now, self.cfg.idle_timeout) {
-            shared.expire_front(now, timeout, expired);
+            shared.expire(now, timeout, expired);
         }
         while let Some(entry) = shared.stack.pop_back() {
             match (now, self.cfg.idle_timeout) {
@@ -586,9 +597,7 @@ impl<T: Send + 'static> Core<T> {
         // Under the lock, so `idle()` never sees the objects in both places.
         let mut shared = lock(&self.shared);
         // SAFETY: own slot, no user code inside.
-        unsafe {
-            slot.with_cache(|cache| shared.stack.extend(cache.drain_oldest(count(cache.len()))))
-        };
+        unsafe { slot.with_cache(|cache| shared.extend(cache.drain_oldest(count(cache.len())))) };
     }
 
     /// The shared path of a return.
@@ -599,7 +608,7 @@ impl<T: Send + 'static> Core<T> {
         }
         let waiter = {
             let mut shared = lock(&self.shared);
-            shared.stack.push_back(entry);
+            shared.push(entry);
             shared.notify_one()
         };
         self.count(None, Event::Returned, 1);
@@ -693,7 +702,7 @@ impl<T: Send + 'static> Core<T> {
             // SAFETY: as above.
             unsafe {
                 slot.with_cache(|cache| {
-                    shared.stack.extend(cache.drain_oldest(cache.len()));
+                    shared.extend(cache.drain_oldest(cache.len()));
                     cache.take_spares()
                 })
             }
