@@ -16,6 +16,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 use crate::Error;
 use crate::config::Config;
@@ -274,11 +275,10 @@ impl<T: Send + 'static> Core<T> {
     #[cold]
     #[inline(never)]
     fn check_local_hit(&self, slot: &Slot<T>, entry: Boxed<T>) -> Option<Boxed<T>> {
-        let Some(timeout) = self.cfg.idle_timeout else {
+        let (Some(timeout), Some(now)) = (self.cfg.idle_timeout, self.now_for_get()) else {
             self.count(Some(slot), Event::Reused, 1);
             return Some(entry);
         };
-        let now = self.cfg.clock.now();
         // SAFETY: own slot, no user code inside.
         let mut expired =
             unsafe { slot.with_cache(|cache| cache.remove_where(|e| e.expired(now, timeout))) };
@@ -291,7 +291,7 @@ impl<T: Send + 'static> Core<T> {
             Some(entry)
         };
         self.count(Some(slot), Event::DiscardedExpired, expired.len() as u64);
-        drop(expired);
+        self.drop_discarded(expired);
         hit
     }
 
@@ -315,7 +315,7 @@ impl<T: Send + 'static> Core<T> {
             return Some(entry);
         }
         let batch = (self.cfg.thread_cache / 2).max(1);
-        let now = self.cfg.idle_timeout.map(|_| self.cfg.clock.now());
+        let now = self.now_for_get();
         let mut expired = Vec::new();
         let mut taken: Option<Boxed<T>> = None;
         {
@@ -350,10 +350,10 @@ impl<T: Send + 'static> Core<T> {
         }
         self.release_budget(expired.len());
         self.count(Some(slot), Event::DiscardedExpired, expired.len() as u64);
-        drop(expired);
         if taken.is_some() {
             self.count(Some(slot), Event::Reused, 1);
         }
+        self.drop_discarded(expired);
         taken
     }
 
@@ -361,9 +361,10 @@ impl<T: Send + 'static> Core<T> {
     #[inline(never)]
     pub(crate) fn attempt_shared(&self) -> Attempt<T> {
         let mut expired = Vec::new();
+        let now = self.now_for_get();
         let attempt = {
             let mut shared = lock(&self.shared);
-            self.attempt_locked(&mut shared, &mut expired)
+            self.attempt_locked(&mut shared, now, &mut expired)
         };
         self.finish_expired(expired);
         attempt
@@ -384,29 +385,37 @@ impl<T: Send + 'static> Core<T> {
 
     /// `attempt_shared` under a lock the caller holds (the waiting gets
     /// queue themselves under the same lock).
+    /// `now` is the caller's `now_for_get()`, read before it locked: no
+    /// user code runs under the lock.
     pub(crate) fn attempt_locked(
         &self,
         shared: &mut Shared<T>,
+        now: Option<Instant>,
         expired: &mut Vec<Boxed<T>>,
     ) -> Attempt<T> {
         let expired_before = expired.len();
-        let now = self.cfg.idle_timeout.map(|_| self.cfg.clock.now());
         if let (Some(now), Some(timeout)) = (now, self.cfg.idle_timeout) {
             shared.expire(now, timeout, expired);
         }
+        let mut taken = None;
         while let Some(entry) = shared.stack.pop_back() {
             match (now, self.cfg.idle_timeout) {
                 (Some(now), Some(timeout)) if entry.expired(now, timeout) => expired.push(entry),
                 _ => {
-                    self.release_budget(1);
-                    self.count(None, Event::Reused, 1);
-                    return Attempt::Taken(entry);
+                    taken = Some(entry);
+                    break;
                 }
             }
         }
-        // Every expired object leaves `live` too (capped pools).
+        // Every expired object leaves `live` too (capped pools), whether or
+        // not an object was found after them.
         let newly_expired = expired.len() - expired_before;
         shared.live -= newly_expired.min(shared.live);
+        if let Some(entry) = taken {
+            self.release_budget(1);
+            self.count(None, Event::Reused, 1);
+            return Attempt::Taken(entry);
+        }
         match self.cfg.max_total {
             Some(max) if shared.live >= max => Attempt::Full,
             Some(_) => {
@@ -425,7 +434,7 @@ impl<T: Send + 'static> Core<T> {
         }
         self.release_budget(expired.len());
         self.count(None, Event::DiscardedExpired, expired.len() as u64);
-        drop(expired);
+        self.drop_discarded(expired);
     }
 
     /// A new object from the factory. With `reserved`, a place in `live` is
@@ -503,8 +512,10 @@ impl<T: Send + 'static> Core<T> {
         if let Err(reason) = self.prepare(&mut entry.value) {
             return self.discard_returned(entry, reason, local);
         }
-        if self.cfg.idle_timeout.is_some() {
-            entry.idle_since = Some(self.cfg.clock.now());
+        match self.now() {
+            Ok(now) => entry.idle_since = now,
+            // Without a time the object could never expire: drop it.
+            Err(reason) => return self.discard_returned(entry, reason, local),
         }
         match local {
             Some(slot) => self.keep_local(slot, entry),
@@ -563,8 +574,7 @@ impl<T: Send + 'static> Core<T> {
         }
         let cap = self.cfg.thread_cache;
         let mut expired = Vec::new();
-        if let Some(timeout) = self.cfg.idle_timeout {
-            let now = self.cfg.clock.now();
+        if let (Some(timeout), Some(now)) = (self.cfg.idle_timeout, self.now_for_get()) {
             // SAFETY: own slot, no user code inside.
             expired =
                 unsafe { slot.with_cache(|cache| cache.remove_where(|e| e.expired(now, timeout))) };
@@ -581,14 +591,14 @@ impl<T: Send + 'static> Core<T> {
             // other threads are missing (a thread that only returns never
             // takes them back): share half of them before dropping this one.
             self.spill(slot, |len| len.div_ceil(2));
-            drop(expired);
+            self.drop_discarded(expired);
             return self.discard_returned(entry, Discard::OverMaxIdle, Some(slot));
         }
         // SAFETY: own slot, no user code inside; the spill made room. With
         // no spare, the place reserved above becomes the object's credit.
         unsafe { slot.with_cache(|cache| cache.push(entry, spare == 0)) };
         self.count(Some(slot), Event::Returned, 1);
-        drop(expired);
+        self.drop_discarded(expired);
     }
 
     /// Moves the `count(len)` oldest objects of the calling thread's cache,
@@ -621,8 +631,36 @@ impl<T: Send + 'static> Core<T> {
     #[inline(never)]
     fn discard_returned(&self, entry: Boxed<T>, reason: Discard, slot: Option<&Slot<T>>) {
         self.count(slot, reason.event(), 1);
-        drop(entry);
         self.unreserve_live();
+        self.drop_discarded(entry);
+    }
+
+    /// Drops objects the pool discarded (already counted, their places
+    /// given back): `T`'s `Drop` is user code, and a panic in it is caught
+    /// and counted, so it never leaves the pool half-way through.
+    fn drop_discarded<D>(&self, discarded: D) {
+        if catch_unwind(AssertUnwindSafe(move || drop(discarded))).is_err() {
+            self.hook_panicked("drop");
+        }
+    }
+
+    /// The time for `idle_timeout` (`None` without one). Callers read it
+    /// before taking the lock: the clock is user code. A panic in it is
+    /// caught and counted.
+    fn now(&self) -> Result<Option<Instant>, Discard> {
+        if self.cfg.idle_timeout.is_none() {
+            return Ok(None);
+        }
+        match catch_unwind(AssertUnwindSafe(|| self.cfg.clock.now())) {
+            Ok(now) => Ok(Some(now)),
+            Err(_) => Err(self.hook_panicked("clock")),
+        }
+    }
+
+    /// `now()` for a get: when the clock panics, the get is served without
+    /// an expiry check.
+    pub(crate) fn now_for_get(&self) -> Option<Instant> {
+        self.now().ok().flatten()
     }
 
     /// An object leaves the pool for good.
@@ -674,7 +712,7 @@ impl<T: Send + 'static> Core<T> {
         let trimmed = unsafe { slot.with_cache(|cache| cache.drain_oldest(owed)) };
         self.release_budget(trimmed.len());
         self.count(Some(slot), Event::DiscardedTrimmed, trimmed.len() as u64);
-        drop(trimmed);
+        self.drop_discarded(trimmed);
     }
 
     #[cfg(not(perfect21_loom))]
@@ -763,7 +801,6 @@ impl<T: Send + 'static> Core<T> {
             keep,
             "trimmed idle objects"
         );
-        drop(trimmed);
         // Capped pools: places freed in `live`.
         if self.cfg.max_total.is_some() {
             let waiters: Vec<Arc<Waiter>> = {
@@ -774,6 +811,7 @@ impl<T: Send + 'static> Core<T> {
                 waiter.wake();
             }
         }
+        self.drop_discarded(trimmed);
     }
 
     /// The trimming thread's own slot is up to date with its trim.

@@ -143,3 +143,33 @@ fn prefilled_objects_expire_too() {
         );
     }
 }
+
+#[test]
+fn expired_objects_free_their_place_in_a_capped_pool() {
+    // Regression: when a get discarded expired objects and then took a
+    // fresh one, the expired objects never left `live`: the capped pool
+    // lost their places for good.
+    let clock = ManualClock::new();
+    let pool = ObjectPool::builder(|| 0u64)
+        .idle_timeout(Duration::from_secs(30))
+        .clock(clock.clone())
+        .max_total(2)
+        .build()
+        .unwrap();
+    let a = pool.get().unwrap();
+    let b = pool.get().unwrap();
+    drop(a); // idle at t0
+    clock.advance(Duration::from_secs(20));
+    drop(b); // idle at t20
+    clock.advance(Duration::from_secs(15)); // t35: a expired, b fresh
+    let b = pool.get().unwrap();
+    let c = pool
+        .get()
+        .expect("the expired object's place is free again");
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.discarded_expired, stats.reused, stats.created),
+        (1, 1, 3)
+    );
+    drop((b, c));
+}
