@@ -176,6 +176,7 @@ pub(crate) mod test_keys {
 
     /// The next keys on this thread count up from `next`, stopping at
     /// `NO_KEY` like the real counter.
+    #[cfg_attr(perfect21_loom, allow(dead_code))] // used by `unsafe_tests`
     pub(crate) fn start_at(next: u64) {
         NEXT.with(|cell| cell.set(Some(next)));
     }

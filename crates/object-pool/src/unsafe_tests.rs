@@ -207,3 +207,64 @@ fn a_panicking_drop_while_the_pool_drops_leaks_no_other_object() {
     let _ = std::panic::take_hook();
     assert_eq!(drops.load(SeqCst), 4, "every idle object dropped");
 }
+
+/// A clock the test moves by hand.
+#[derive(Debug, Clone, Default)]
+struct ManualClock(Arc<std::sync::Mutex<Option<std::time::Instant>>>);
+
+impl ManualClock {
+    fn advance(&self, secs: u64) {
+        let mut now = self.0.lock().unwrap();
+        let base = now.unwrap_or_else(std::time::Instant::now);
+        *now = Some(base + std::time::Duration::from_secs(secs));
+    }
+}
+
+impl crate::Clock for ManualClock {
+    fn now(&self) -> std::time::Instant {
+        *self
+            .0
+            .lock()
+            .unwrap()
+            .get_or_insert_with(std::time::Instant::now)
+    }
+}
+
+#[test]
+fn expiry_removes_objects_from_the_middle_of_a_thread_cache_once_each() {
+    // Walks `CacheMut::remove_where` (a hit that finds expired objects, a
+    // slow return that does) and the shared stack's `expire`, under Miri.
+    let drops = Arc::new(AtomicUsize::new(0));
+    let made = Arc::clone(&drops);
+    let clock = ManualClock::default();
+    let pool = ObjectPool::builder(move || Counted {
+        drops: Arc::clone(&made),
+        data: Vec::new(),
+    })
+    .idle_timeout(std::time::Duration::from_secs(30))
+    .clock(clock.clone())
+    .thread_cache(4)
+    .max_idle(8)
+    .build()
+    .unwrap();
+    let mut held: Vec<_> = (0..4).map(|_| pool.get().unwrap()).collect();
+    let late = held.split_off(2);
+    drop(held); // two in this thread's cache at t0
+    clock.advance(20);
+    drop(late); // two more on top at t20
+    clock.advance(15); // t35: the two oldest expired, under fresher ones
+    let object = pool.get().unwrap(); // a fresh hit: drops the expired two
+    assert_eq!(pool.stats().discarded_expired, 2);
+    assert_eq!(pool.idle(), 1);
+    drop(object);
+    clock.advance(40); // everything expired
+    let held: Vec<_> = (0..6).map(|_| pool.get().unwrap()).collect();
+    assert_eq!(pool.stats().discarded_expired, 4);
+    drop(held); // slow returns look for expired objects too
+    let stats = pool.stats();
+    assert_eq!(stats.discarded_expired, 4, "{stats:?}");
+    assert_eq!(drops.load(SeqCst) as u64, stats.discarded());
+    assert_eq!(stats.created - stats.discarded(), pool.idle() as u64);
+    drop(pool);
+    assert_eq!(drops.load(SeqCst) as u64, stats.created);
+}
