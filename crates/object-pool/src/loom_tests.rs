@@ -364,3 +364,45 @@ fn a_capped_pool_never_has_more_than_max_total_alive() {
         pool.core().release(entry, None);
     });
 }
+
+#[test]
+fn a_waiting_get_on_a_capped_pool_is_woken_by_a_return() {
+    // Gets that find every object out queue and park; each return notifies
+    // the first under the same lock. A lost wake-up is a loom deadlock.
+    model(|| {
+        let ledger = Arc::new(Ledger::default());
+        let pool = {
+            let ledger = Arc::clone(&ledger);
+            ObjectPool::builder(move || Token::new(&ledger))
+                .reset(Reset::reset)
+                .max_total(1)
+                .build()
+                .unwrap()
+        };
+        let held = pool.core().acquire(None).unwrap();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let core = Arc::clone(pool.core());
+                loom::thread::spawn(move || {
+                    let mut entry = core
+                        .acquire_timeout(std::time::Duration::from_secs(3600))
+                        .unwrap();
+                    assert!(!entry.value.dirty, "a get saw a previous user's state");
+                    entry.value.dirty = true;
+                    core.release(entry, None);
+                })
+            })
+            .collect();
+        let mut held = held;
+        held.value.dirty = true;
+        pool.core().release(held, None);
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        let stats = pool.stats();
+        assert_eq!(stats.created, 1, "the one object was passed on");
+        assert_eq!((stats.reused, stats.returned), (2, 3));
+        assert_eq!((stats.in_use, stats.idle, stats.waiting), (0, 1, 0));
+        assert!(stats.waits <= 2);
+    });
+}

@@ -5,10 +5,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Waker;
-use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crate::entry::Boxed;
+use crate::sync::{AtomicBool, Thread};
 
 /// What the mutex guards.
 #[derive(Debug)]
@@ -113,7 +113,7 @@ impl<T> Shared<T> {
 /// queue for an object that came free.
 #[derive(Debug)]
 pub(crate) struct Waiter {
-    notified: std::sync::atomic::AtomicBool,
+    notified: AtomicBool,
     wake: WakeBy,
 }
 
@@ -128,7 +128,7 @@ impl Waiter {
     pub(crate) fn thread() -> Arc<Self> {
         Arc::new(Self {
             notified: Default::default(),
-            wake: WakeBy::Thread(std::thread::current()),
+            wake: WakeBy::Thread(crate::sync::current_thread()),
         })
     }
 

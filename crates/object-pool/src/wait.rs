@@ -101,10 +101,10 @@ impl<T: Send + 'static> Core<T> {
                 Some(Look::Queued) => {
                     parked = true;
                     match deadline {
-                        Some(deadline) => std::thread::park_timeout(
+                        Some(deadline) => crate::sync::park_timeout(
                             deadline.saturating_duration_since(Instant::now()),
                         ),
-                        None => std::thread::park(),
+                        None => crate::sync::park(),
                     }
                 }
                 Some(got) => {
