@@ -24,7 +24,7 @@ use std::sync::{Arc, Weak};
 
 use crate::config::Config;
 use crate::entry::{Boxed, Entry};
-use crate::local::{Slot, UNREGISTERED};
+use crate::local::{Owned, Slot, UNREGISTERED};
 use crate::shared::Shared;
 use crate::slots::SlotTable;
 use crate::stats::{Counters, Event};
@@ -141,8 +141,9 @@ impl<T: Send + 'static> ThreadExit for Core<T> {
     fn thread_exit(&self, index: usize) {
         if let Some(slot) = self.slots.get(index) {
             // SAFETY: runs on the exiting thread, which still owns `index`
-            // (it is released after the exit hooks); no user code inside.
-            unsafe { slot.with_cache(|cache| cache.set_epoch(UNREGISTERED)) };
+            // (it is released after the exit hooks).
+            let slot = unsafe { Owned::new(slot) };
+            slot.set_epoch(UNREGISTERED);
             // What a trim left for this thread goes now, the rest to the
             // shared stack; the index's next owner starts with no debt.
             self.pay_trim(slot);
@@ -159,7 +160,7 @@ impl<T: Send + 'static> Core<T> {
     /// cache: its key matches this pool's `key` only if the thread last used
     /// this pool and no `trim` happened since.
     #[inline(always)]
-    pub(crate) fn local(&self) -> Option<&Slot<T>> {
+    pub(crate) fn local(&self) -> Option<Owned<'_, T>> {
         if let Some(slot) = thread_id::cached_slot(self.key.load(Relaxed)) {
             // SAFETY: a match means this thread's `LAST_POOL` equals a key
             // of this pool. `LAST_POOL` is 0 (never a key) or a key passed
@@ -170,35 +171,42 @@ impl<T: Send + 'static> Core<T> {
             // pointer, on this thread: it is this pool's slot for this
             // thread's index, which the thread keeps until it exits (its
             // exit hook clears `LAST_POOL` first). `&self` keeps the pool,
-            // hence its slot table, alive, and table slots never move.
-            return Some(unsafe { slot.cast::<Slot<T>>().as_ref() });
+            // hence its slot table, alive, and table slots never move; the
+            // thread owns the slot's index for as long as it runs code.
+            return Some(unsafe { Owned::new(slot.cast::<Slot<T>>().as_ref()) });
         }
         self.local_slow()
     }
 
     #[cold]
     #[inline(never)]
-    fn local_slow(&self) -> Option<&Slot<T>> {
+    fn local_slow(&self) -> Option<Owned<'_, T>> {
         if self.cfg.thread_cache == 0 {
             return None;
         }
         let key = self.key.load(Acquire);
-        let slot = self.local_at(thread_id::current()?)?;
-        thread_id::cache_slot(key, std::ptr::NonNull::from(slot).cast());
+        // SAFETY: `current()` is the calling thread's own index.
+        let slot = unsafe { self.local_at(thread_id::current()?) }?;
+        thread_id::cache_slot(key, std::ptr::NonNull::from(&*slot).cast());
         Some(slot)
     }
 
-    /// The slot of thread index `index` — which must be the calling
-    /// thread's — registered and up to date with the latest `trim`; `None`
-    /// when the thread is exiting. (The loom models name their threads'
-    /// indices directly.)
-    pub(crate) fn local_at(&self, index: usize) -> Option<&Slot<T>> {
-        let slot = self.slots.get_or_create(index);
+    /// The slot of thread index `index`, registered and up to date with
+    /// the latest `trim`; `None` when the thread is exiting. (The loom
+    /// models name their threads' indices directly.)
+    ///
+    /// # Safety
+    ///
+    /// `index` is the calling thread's own, for as long as the returned
+    /// slot is used.
+    pub(crate) unsafe fn local_at(&self, index: usize) -> Option<Owned<'_, T>> {
+        // SAFETY: the caller's contract.
+        let slot = unsafe { Owned::new(self.slots.get_or_create(index)) };
         self.maintain(slot).then_some(slot)
     }
 
     #[inline(always)]
-    fn count(&self, slot: Option<&Slot<T>>, event: Event, n: u64) {
+    fn count(&self, slot: Option<Owned<'_, T>>, event: Event, n: u64) {
         if !self.cfg.stats {
             return;
         }

@@ -99,9 +99,16 @@ fn pool(
         .unwrap()
 }
 
+/// Thread `index`'s slot: each model thread uses its own index only.
+fn local(core: &Core<Token>, index: usize) -> Option<crate::local::Owned<'_, Token>> {
+    // SAFETY: every model thread passes its own index, used by no other
+    // thread until that one's `thread_exit`.
+    unsafe { core.local_at(index) }
+}
+
 /// A get on thread `index`: the object must not be on loan already.
 fn get(core: &Core<Token>, index: usize, ledger: &Ledger) -> Boxed<Token> {
-    let mut entry = core.acquire(core.local_at(index)).unwrap();
+    let mut entry = core.acquire(local(core, index)).unwrap();
     assert!(!entry.value.dirty, "a get saw a previous user's state");
     entry.value.dirty = true;
     assert!(
@@ -114,7 +121,7 @@ fn get(core: &Core<Token>, index: usize, ledger: &Ledger) -> Boxed<Token> {
 
 fn put(core: &Core<Token>, index: usize, ledger: &Ledger, entry: Boxed<Token>) {
     assert!(ledger.in_use.lock().unwrap().remove(&entry.value.id));
-    core.release(entry, core.local_at(index));
+    core.release(entry, local(core, index));
 }
 
 /// After every thread finished (and flushed its cache on exit): the idle

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::{Attempt, Core};
 use crate::Error;
 use crate::entry::{Boxed, Entry};
-use crate::local::Slot;
+use crate::local::Owned;
 use crate::shared::Shared;
 use crate::stats::Event;
 use crate::sync::{Mutex, lock};
@@ -17,7 +17,7 @@ impl<T: Send + 'static> Core<T> {
     /// shared path): idle if there is one, else new; `Exhausted` for a
     /// capped pool at `max_total`.
     #[inline(always)]
-    pub(crate) fn acquire(&self, local: Option<&Slot<T>>) -> Result<Boxed<T>, Error> {
+    pub(crate) fn acquire(&self, local: Option<Owned<'_, T>>) -> Result<Boxed<T>, Error> {
         if let Some(slot) = local {
             if let Some(entry) = self.pop_local(slot) {
                 return Ok(entry);
@@ -38,7 +38,7 @@ impl<T: Send + 'static> Core<T> {
     }
 
     /// An idle object only: never creates, never waits.
-    pub(crate) fn acquire_idle(&self, local: Option<&Slot<T>>) -> Option<Boxed<T>> {
+    pub(crate) fn acquire_idle(&self, local: Option<Owned<'_, T>>) -> Option<Boxed<T>> {
         match local {
             Some(slot) => self.pop_local(slot).or_else(|| self.refill_local(slot)),
             None => self.attempt_idle_shared(),
@@ -53,10 +53,8 @@ impl<T: Send + 'static> Core<T> {
 
     /// The cache-hit fast path.
     #[inline(always)]
-    pub(super) fn pop_local(&self, slot: &Slot<T>) -> Option<Boxed<T>> {
-        // SAFETY: `slot` is the calling thread's own (from `local()`), and the
-        // closure runs no user code.
-        let entry = unsafe { slot.with_cache(|cache| cache.pop()) }?;
+    pub(super) fn pop_local(&self, slot: Owned<'_, T>) -> Option<Boxed<T>> {
+        let entry = slot.pop()?;
         if self.cfg.idle_timeout.is_some() {
             return self.check_local_hit(slot, entry);
         }
@@ -69,14 +67,12 @@ impl<T: Send + 'static> Core<T> {
     /// the hit itself if it expired (then reports a miss).
     #[cold]
     #[inline(never)]
-    pub(super) fn check_local_hit(&self, slot: &Slot<T>, entry: Boxed<T>) -> Option<Boxed<T>> {
+    pub(super) fn check_local_hit(&self, slot: Owned<'_, T>, entry: Boxed<T>) -> Option<Boxed<T>> {
         let (Some(timeout), Some(now)) = (self.cfg.idle_timeout, self.now_for_get()) else {
             self.count(Some(slot), Event::Reused, 1);
             return Some(entry);
         };
-        // SAFETY: own slot, no user code inside.
-        let mut expired =
-            unsafe { slot.with_cache(|cache| cache.remove_where(|e| e.expired(now, timeout))) };
+        let mut expired = slot.remove_expired(now, timeout);
         self.release_budget(expired.len());
         let hit = if entry.expired(now, timeout) {
             expired.push(entry); // its credit is a spare now, released on refill
@@ -94,17 +90,13 @@ impl<T: Send + 'static> Core<T> {
     /// stack (one for the caller, the rest into the cache).
     #[cold]
     #[inline(never)]
-    pub(super) fn refill_local(&self, slot: &Slot<T>) -> Option<Boxed<T>> {
+    pub(super) fn refill_local(&self, slot: Owned<'_, T>) -> Option<Boxed<T>> {
         if !self.maintain(slot) {
             return self.attempt_idle_shared();
         }
-        // SAFETY: own slot, no user code inside.
-        let spare = unsafe { slot.with_cache(|cache| cache.take_spares()) };
+        let spare = slot.take_spares();
         self.release_budget(spare);
-        if let Some(entry) = unsafe {
-            // SAFETY: own slot, no user code inside.
-            slot.with_cache(|cache| cache.pop())
-        } {
+        if let Some(entry) = slot.pop() {
             // Maintenance may have left objects (it only flushes on a trim).
             self.count(Some(slot), Event::Reused, 1);
             return Some(entry);
@@ -132,15 +124,14 @@ impl<T: Send + 'static> Core<T> {
                 moved += 1;
                 match taken {
                     None => taken = Some(entry),
-                    // SAFETY: own slot, no user code inside; `moved ≤ batch ≤
-                    // thread_cache / 2` keeps the cache within its capacity.
-                    Some(_) => unsafe { slot.with_cache(|cache| cache.push(entry, true)) },
+                    // `moved ≤ batch ≤ thread_cache / 2` keeps the cache
+                    // within its capacity.
+                    Some(_) => slot.push(entry, true),
                 }
             }
             if taken.is_some() {
                 // The caller's object keeps its place as this cache's spare.
-                // SAFETY: own slot, no user code inside.
-                unsafe { slot.with_cache(|cache| cache.add_spare()) };
+                slot.add_spare();
             }
         }
         self.release_budget(expired.len());
@@ -235,7 +226,7 @@ impl<T: Send + 'static> Core<T> {
     /// A new object from the factory. With `reserved`, a place in `live` is
     /// held for it and given back if the factory panics.
     #[inline(never)]
-    pub(crate) fn create(&self, slot: Option<&Slot<T>>, reserved: bool) -> Boxed<T> {
+    pub(crate) fn create(&self, slot: Option<Owned<'_, T>>, reserved: bool) -> Boxed<T> {
         struct Unreserve<'a, T: Send + 'static>(&'a Core<T>);
         impl<T: Send + 'static> Drop for Unreserve<'_, T> {
             fn drop(&mut self) {

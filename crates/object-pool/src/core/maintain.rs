@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::Core;
 use crate::entry::Boxed;
-use crate::local::{Slot, UNREGISTERED};
+use crate::local::{Owned, Slot, UNREGISTERED};
 use crate::shared::Waiter;
 use crate::stats::Event;
 use crate::sync::lock;
@@ -16,23 +16,20 @@ impl<T: Send + 'static> Core<T> {
     /// Brings the calling thread's slot up to date before a slow-path
     /// operation: registers the exit hook on first use, applies a pending
     /// `trim`. False when the thread is exiting: use the shared path.
-    pub(super) fn maintain(&self, slot: &Slot<T>) -> bool {
+    pub(super) fn maintain(&self, slot: Owned<'_, T>) -> bool {
         let epoch = self.trim_epoch.load(Acquire);
-        // SAFETY: own slot, no user code inside.
-        let seen = unsafe { slot.with_cache(|cache| cache.epoch()) };
+        let seen = slot.epoch();
         if seen == UNREGISTERED {
             if !self.register() {
                 return false;
             }
-            // SAFETY: own slot, no user code inside.
-            unsafe { slot.with_cache(|cache| cache.set_epoch(epoch)) };
+            slot.set_epoch(epoch);
             // The cache is empty (the last owner flushed it): no debt.
             slot.trim_owed.store(0, Relaxed);
             return true;
         }
         if seen != epoch {
-            // SAFETY: own slot, no user code inside.
-            unsafe { slot.with_cache(|cache| cache.set_epoch(epoch)) };
+            slot.set_epoch(epoch);
             // Read after the epoch (Acquire), so it sees what the trim that
             // bumped it left.
             self.pay_trim(slot);
@@ -42,14 +39,12 @@ impl<T: Send + 'static> Core<T> {
 
     /// Drops the oldest objects of the calling thread's cache that a `trim`
     /// on another thread counted and left to it. Owner only.
-    pub(super) fn pay_trim(&self, slot: &Slot<T>) {
+    pub(super) fn pay_trim(&self, slot: Owned<'_, T>) {
         let owed = slot.trim_owed.swap(0, Relaxed);
         if owed == 0 {
             return;
         }
-        // SAFETY: own slot (maintenance and the exit hook run on the
-        // owner), no user code inside: the objects are dropped below.
-        let trimmed = unsafe { slot.with_cache(|cache| cache.drain_oldest(owed)) };
+        let trimmed = slot.drain_oldest(owed);
         self.release_budget(trimmed.len());
         self.count(Some(slot), Event::DiscardedTrimmed, trimmed.len() as u64);
         self.drop_discarded(trimmed);
@@ -71,19 +66,12 @@ impl<T: Send + 'static> Core<T> {
 
     /// Moves a thread's cached objects to the shared stack (their credits
     /// with them) and gives back its spare credits. Owner only.
-    pub(super) fn flush(&self, slot: &Slot<T>) {
-        // SAFETY: called on the slot's owner thread (maintenance, exit hook,
-        // own trim); no user code inside.
+    pub(super) fn flush(&self, slot: Owned<'_, T>) {
         // Under the lock, so `idle()` never sees the objects in both places.
         let spare = {
             let mut shared = lock(&self.shared);
-            // SAFETY: as above.
-            unsafe {
-                slot.with_cache(|cache| {
-                    shared.extend(cache.drain_oldest(cache.len()));
-                    cache.take_spares()
-                })
-            }
+            shared.extend(slot.drain_oldest(slot.len()));
+            slot.take_spares()
         };
         self.release_budget(spare);
     }
@@ -93,15 +81,13 @@ impl<T: Send + 'static> Core<T> {
     /// at once, and from other live threads' caches at those threads' next
     /// operation (each owes at most what it held at the call). A trim acts
     /// once: nothing returned after the call is trimmed by it.
-    pub(crate) fn trim(&self, keep: usize, local: Option<&Slot<T>>) {
-        if let Some(slot) = local {
-            // SAFETY: own slot, no user code inside.
-            let registered = unsafe { slot.with_cache(|cache| cache.epoch() != UNREGISTERED) };
-            if registered {
-                // An older trim's debt is recounted below with the rest.
-                slot.trim_owed.store(0, Relaxed);
-                self.flush(slot);
-            }
+    pub(crate) fn trim(&self, keep: usize, local: Option<Owned<'_, T>>) {
+        if let Some(slot) = local
+            && slot.epoch() != UNREGISTERED
+        {
+            // An older trim's debt is recounted below with the rest.
+            slot.trim_owed.store(0, Relaxed);
+            self.flush(slot);
         }
         let trimmed: Vec<Boxed<T>> = {
             let mut shared = lock(&self.shared);
@@ -155,16 +141,9 @@ impl<T: Send + 'static> Core<T> {
     }
 
     /// The trimming thread's own slot is up to date with its trim.
-    pub(super) fn keep_trim_epoch(&self, local: Option<&Slot<T>>) {
+    pub(super) fn keep_trim_epoch(&self, local: Option<Owned<'_, T>>) {
         let Some(slot) = local else { return };
         let epoch = self.trim_epoch.load(Acquire);
-        // SAFETY: own slot, no user code inside.
-        unsafe {
-            slot.with_cache(|cache| {
-                if cache.epoch() != UNREGISTERED {
-                    cache.set_epoch(epoch);
-                }
-            })
-        };
+        slot.set_epoch_if_registered(epoch);
     }
 }

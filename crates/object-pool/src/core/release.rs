@@ -8,14 +8,14 @@ use std::time::Instant;
 
 use super::{Core, Discard};
 use crate::entry::Boxed;
-use crate::local::Slot;
+use crate::local::Owned;
 use crate::stats::Event;
 use crate::sync::lock;
 
 impl<T: Send + 'static> Core<T> {
     /// A guard is done with its object: reset, validate, keep or drop it.
     #[inline(always)]
-    pub(crate) fn release(&self, mut entry: Boxed<T>, local: Option<&Slot<T>>) {
+    pub(crate) fn release(&self, mut entry: Boxed<T>, local: Option<Owned<'_, T>>) {
         // The fast path: a thread cache, no `validate`, no `idle_timeout`.
         if let Some(slot) = local
             && self.cfg.plain_return
@@ -33,7 +33,7 @@ impl<T: Send + 'static> Core<T> {
 
     /// Every other return: hooks, stamp, then the cache or the shared stack.
     #[inline(never)]
-    pub(super) fn release_general(&self, mut entry: Boxed<T>, local: Option<&Slot<T>>) {
+    pub(super) fn release_general(&self, mut entry: Boxed<T>, local: Option<Owned<'_, T>>) {
         if let Err(reason) = self.prepare(&mut entry.value) {
             return self.discard_returned(entry, reason, local);
         }
@@ -50,9 +50,8 @@ impl<T: Send + 'static> Core<T> {
 
     /// Puts a clean object in the calling thread's cache.
     #[inline(always)]
-    pub(super) fn keep_local(&self, slot: &Slot<T>, entry: Boxed<T>) {
-        // SAFETY: `slot` is the calling thread's own, no user code inside.
-        let pushed = unsafe { slot.with_cache(|cache| cache.push_with_spare(entry)) };
+    pub(super) fn keep_local(&self, slot: Owned<'_, T>, entry: Boxed<T>) {
+        let pushed = slot.push_with_spare(entry);
         match pushed {
             Ok(()) => self.count(Some(slot), Event::Returned, 1),
             Err(entry) => self.release_local_slow(slot, entry),
@@ -93,24 +92,21 @@ impl<T: Send + 'static> Core<T> {
     /// full cache or no spare credit.
     #[cold]
     #[inline(never)]
-    pub(super) fn release_local_slow(&self, slot: &Slot<T>, entry: Boxed<T>) {
+    pub(super) fn release_local_slow(&self, slot: Owned<'_, T>, entry: Boxed<T>) {
         if !self.maintain(slot) {
             return self.release_shared(entry);
         }
         let cap = self.cfg.thread_cache;
         let mut expired = Vec::new();
         if let (Some(timeout), Some(now)) = (self.cfg.idle_timeout, self.now_for_get()) {
-            // SAFETY: own slot, no user code inside.
-            expired =
-                unsafe { slot.with_cache(|cache| cache.remove_where(|e| e.expired(now, timeout))) };
+            expired = slot.remove_expired(now, timeout);
             self.release_budget(expired.len());
             self.count(Some(slot), Event::DiscardedExpired, expired.len() as u64);
         }
         // A full cache moves its older half to the shared stack, where other
         // threads' gets find it (their credits travel with them).
         self.spill(slot, |len| if len >= cap { cap - cap / 2 } else { 0 });
-        // SAFETY: own slot, no user code inside.
-        let spare = unsafe { slot.with_cache(|cache| cache.spare()) };
+        let spare = slot.spare();
         if spare == 0 && !self.reserve_budget() {
             // The budget is spent. Objects sitting in this cache may be what
             // other threads are missing (a thread that only returns never
@@ -119,20 +115,19 @@ impl<T: Send + 'static> Core<T> {
             self.drop_discarded(expired);
             return self.discard_returned(entry, Discard::OverMaxIdle, Some(slot));
         }
-        // SAFETY: own slot, no user code inside; the spill made room. With
-        // no spare, the place reserved above becomes the object's credit.
-        unsafe { slot.with_cache(|cache| cache.push(entry, spare == 0)) };
+        // The spill made room. With no spare, the place reserved above
+        // becomes the object's credit.
+        slot.push(entry, spare == 0);
         self.count(Some(slot), Event::Returned, 1);
         self.drop_discarded(expired);
     }
 
     /// Moves the `count(len)` oldest objects of the calling thread's cache,
     /// with their credits, to the shared stack.
-    pub(super) fn spill(&self, slot: &Slot<T>, count: impl FnOnce(usize) -> usize) {
+    pub(super) fn spill(&self, slot: Owned<'_, T>, count: impl FnOnce(usize) -> usize) {
         // Under the lock, so `idle()` never sees the objects in both places.
         let mut shared = lock(&self.shared);
-        // SAFETY: own slot, no user code inside.
-        unsafe { slot.with_cache(|cache| shared.extend(cache.drain_oldest(count(cache.len())))) };
+        shared.extend(slot.drain_oldest(count(slot.len())));
     }
 
     /// The shared path of a return.
@@ -158,7 +153,7 @@ impl<T: Send + 'static> Core<T> {
         &self,
         entry: Boxed<T>,
         reason: Discard,
-        slot: Option<&Slot<T>>,
+        slot: Option<Owned<'_, T>>,
     ) {
         self.count(slot, reason.event(), 1);
         self.unreserve_live();
@@ -195,7 +190,7 @@ impl<T: Send + 'static> Core<T> {
 
     /// An object leaves the pool for good.
     #[allow(clippy::boxed_local)] // the box is the pool's storage; unboxing is the point
-    pub(crate) fn detach(&self, entry: Boxed<T>, local: Option<&Slot<T>>) -> T {
+    pub(crate) fn detach(&self, entry: Boxed<T>, local: Option<Owned<'_, T>>) -> T {
         self.count(local, Event::Detached, 1);
         self.unreserve_live();
         entry.value
