@@ -100,7 +100,7 @@ impl Peers {
                 move || Vec::with_capacity(size),
                 |buffer: &mut Vec<u8>| buffer.clear(),
             )),
-            object_pool: Arc::new(object_pool::Pool::new(4 * BATCH, move || {
+            object_pool: Arc::new(object_pool::Pool::new(IDLE, move || {
                 Vec::with_capacity(size)
             })),
             opool: Arc::new(opool::Pool::new(IDLE, Alloc(size))),

@@ -8,8 +8,10 @@
 //! and all its credits when it exits. The budget counts the shared stack
 //! plus every cache's credits, so idle objects never exceed `max_idle`.
 
+use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
 
 use crate::entry::Boxed;
 use crate::stats::Counters;
@@ -32,6 +34,11 @@ pub(crate) struct Slot<T> {
     len: AtomicUsize,
     /// Counters written by the owner only.
     pub(crate) counters: Counters,
+    /// Objects a `trim` on another thread found idle in this cache and left
+    /// for the owner to drop (oldest first) at its next operation: set by
+    /// the trimming thread before it bumps the trim epoch, taken by the
+    /// owner after it sees the new epoch.
+    pub(crate) trim_owed: AtomicUsize,
 }
 
 // SAFETY: the `UnsafeCell` is only reached through `Slot::with_cache`, whose
@@ -64,6 +71,7 @@ impl<T> Default for Slot<T> {
             }),
             len: AtomicUsize::new(0),
             counters: Counters::new(),
+            trim_owed: AtomicUsize::new(0),
         }
     }
 }
@@ -72,13 +80,14 @@ impl<T> Drop for Slot<T> {
     fn drop(&mut self) {
         let len = self.len.load(Relaxed);
         self.cache.with_mut(|cache| {
-            // SAFETY: `&mut self`: no other access; `items[..len]` are
-            // initialised and dropped once, here.
+            // SAFETY: `&mut self`: no other access.
             let cache = unsafe { &mut *cache };
-            for item in &mut cache.items[..len] {
-                // SAFETY: see above.
-                unsafe { item.assume_init_drop() };
-            }
+            let items: *mut [MaybeUninit<Boxed<T>>] = &mut cache.items[..len];
+            // SAFETY: `items[..len]` are initialised and dropped once, here
+            // (`MaybeUninit<U>` has `U`'s layout, so the cast slice is
+            // those objects). Dropping them as one slice drops every one
+            // even if an object's `Drop` panics: no object is leaked.
+            unsafe { std::ptr::drop_in_place(items as *mut [Boxed<T>]) };
         });
     }
 }
@@ -98,7 +107,7 @@ impl<T> Slot<T> {
         self.len.load(Relaxed)
     }
 
-    /// Runs `f` on the cache.
+    /// Runs `f` on the cache. Only `Owned` calls it.
     ///
     /// # Safety
     ///
@@ -107,7 +116,7 @@ impl<T> Slot<T> {
     /// (factory, hooks, `T`'s `Drop`) or re-enter the pool, so no second
     /// `CacheMut` can exist while this one does.
     #[inline(always)]
-    pub(crate) unsafe fn with_cache<R>(&self, f: impl FnOnce(&mut CacheMut<'_, T>) -> R) -> R {
+    unsafe fn with_cache<R>(&self, f: impl FnOnce(&mut CacheMut<'_, T>) -> R) -> R {
         self.cache.with_mut(|cache| {
             // SAFETY: exclusive per the function's contract.
             let cache = unsafe { &mut *cache };
@@ -117,6 +126,120 @@ impl<T> Slot<T> {
                 len_cell: &self.len,
             })
         })
+    }
+}
+
+/// The calling thread's own slot: the proof that its cache may be used.
+///
+/// Made only by `Owned::new`, whose caller vouches that the calling thread
+/// owns the slot's index for `'a`; it is neither `Send` nor `Sync`, so it
+/// never leaves that thread. Every cache operation is a method here that
+/// runs to completion without user code (no factory, hook, clock, `T`'s
+/// `Drop`: objects only move in and out) and without re-entering the pool,
+/// so two of them never overlap: this is the one place that argues the
+/// exclusive access `Slot::with_cache` requires.
+pub(crate) struct Owned<'a, T> {
+    slot: &'a Slot<T>,
+    _not_send: PhantomData<*const ()>,
+}
+
+// Copies stay on the one thread; each method finishes before the next.
+impl<T> Clone for Owned<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Owned<'_, T> {}
+
+impl<T> std::ops::Deref for Owned<'_, T> {
+    type Target = Slot<T>;
+    #[inline(always)]
+    fn deref(&self) -> &Slot<T> {
+        self.slot
+    }
+}
+
+impl<'a, T> Owned<'a, T> {
+    /// # Safety
+    ///
+    /// The calling thread owns `slot`'s index (see `thread_id`) for all of
+    /// `'a`.
+    #[inline(always)]
+    pub(crate) unsafe fn new(slot: &'a Slot<T>) -> Self {
+        Self {
+            slot,
+            _not_send: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    fn cache<R>(self, f: impl FnOnce(&mut CacheMut<'_, T>) -> R) -> R {
+        // SAFETY: `self` proves the calling thread owns the slot (see
+        // `new`), and `f` is one of the closures below: each runs no user
+        // code and does not re-enter the pool, so no other `CacheMut` of
+        // this slot exists while it runs.
+        unsafe { self.slot.with_cache(f) }
+    }
+
+    /// Takes the newest object; its credit stays as a spare.
+    #[inline(always)]
+    pub(crate) fn pop(self) -> Option<Boxed<T>> {
+        self.cache(|cache| cache.pop())
+    }
+
+    /// See `CacheMut::push_with_spare`.
+    #[inline(always)]
+    pub(crate) fn push_with_spare(self, entry: Boxed<T>) -> Result<(), Boxed<T>> {
+        self.cache(|cache| cache.push_with_spare(entry))
+    }
+
+    /// See `CacheMut::push` (the caller made room).
+    pub(crate) fn push(self, entry: Boxed<T>, adds_credit: bool) {
+        self.cache(|cache| cache.push(entry, adds_credit));
+    }
+
+    pub(crate) fn add_spare(self) {
+        self.cache(|cache| cache.add_spare());
+    }
+
+    pub(crate) fn spare(self) -> usize {
+        self.cache(|cache| cache.spare())
+    }
+
+    pub(crate) fn take_spares(self) -> usize {
+        self.cache(|cache| cache.take_spares())
+    }
+
+    pub(crate) fn epoch(self) -> u64 {
+        self.cache(|cache| cache.epoch())
+    }
+
+    pub(crate) fn set_epoch(self, epoch: u64) {
+        self.cache(|cache| cache.set_epoch(epoch));
+    }
+
+    /// Sets the epoch of a registered slot; false (and nothing set) if the
+    /// owner has not registered.
+    pub(crate) fn set_epoch_if_registered(self, epoch: u64) -> bool {
+        self.cache(|cache| {
+            let registered = cache.epoch() != UNREGISTERED;
+            if registered {
+                cache.set_epoch(epoch);
+            }
+            registered
+        })
+    }
+
+    /// Removes the `count` oldest objects with their credits, oldest first.
+    pub(crate) fn drain_oldest(self, count: usize) -> Vec<Boxed<T>> {
+        self.cache(|cache| cache.drain_oldest(count))
+    }
+
+    /// Removes every object idle for `timeout` or longer at `now`, with
+    /// their credits.
+    pub(crate) fn remove_expired(self, now: Instant, timeout: Duration) -> Vec<Boxed<T>> {
+        self.cache(|cache| cache.remove_where(|entry| entry.expired(now, timeout)))
     }
 }
 
@@ -133,11 +256,6 @@ impl<T> CacheMut<'_, T> {
     fn set_len(&mut self, len: usize) {
         self.len = len;
         self.len_cell.store(len, Relaxed);
-    }
-
-    #[inline(always)]
-    pub(crate) fn len(&self) -> usize {
-        self.len
     }
 
     #[inline(always)]

@@ -99,9 +99,16 @@ fn pool(
         .unwrap()
 }
 
+/// Thread `index`'s slot: each model thread uses its own index only.
+fn local(core: &Core<Token>, index: usize) -> Option<crate::local::Owned<'_, Token>> {
+    // SAFETY: every model thread passes its own index, used by no other
+    // thread until that one's `thread_exit`.
+    unsafe { core.local_at(index) }
+}
+
 /// A get on thread `index`: the object must not be on loan already.
 fn get(core: &Core<Token>, index: usize, ledger: &Ledger) -> Boxed<Token> {
-    let mut entry = core.acquire(core.local_at(index)).unwrap();
+    let mut entry = core.acquire(local(core, index)).unwrap();
     assert!(!entry.value.dirty, "a get saw a previous user's state");
     entry.value.dirty = true;
     assert!(
@@ -114,7 +121,7 @@ fn get(core: &Core<Token>, index: usize, ledger: &Ledger) -> Boxed<Token> {
 
 fn put(core: &Core<Token>, index: usize, ledger: &Ledger, entry: Boxed<Token>) {
     assert!(ledger.in_use.lock().unwrap().remove(&entry.value.id));
-    core.release(entry, core.local_at(index));
+    core.release(entry, local(core, index));
 }
 
 /// After every thread finished (and flushed its cache on exit): the idle
@@ -255,5 +262,154 @@ fn trim_races_with_a_thread_cache() {
         check_quiescent(&pool, &ledger);
         let stats = pool.stats();
         assert_eq!(stats.returned, 2, "four idle places: both returns kept");
+    });
+}
+
+/// A clock a model moves by hand (its std mutex is held for no loom step).
+#[derive(Debug, Clone)]
+struct StepClock(Arc<StdMutex<std::time::Instant>>);
+
+impl crate::Clock for StepClock {
+    fn now(&self) -> std::time::Instant {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[test]
+fn expiry_races_with_another_thread_cache() {
+    // Reaches `remove_where` (thread caches) and `Shared::expire` while
+    // another thread's cache spills and flushes.
+    model(|| {
+        let ledger = Arc::new(Ledger::default());
+        let clock = StepClock(Arc::new(StdMutex::new(std::time::Instant::now())));
+        let pool = {
+            let ledger = Arc::clone(&ledger);
+            ObjectPool::builder(move || Token::new(&ledger))
+                .reset(Reset::reset)
+                .max_idle(2)
+                .thread_cache(2)
+                .idle_timeout(std::time::Duration::from_secs(10))
+                .clock(clock.clone())
+                .build()
+                .unwrap()
+        };
+        let worker = {
+            let core = Arc::clone(pool.core());
+            let ledger = Arc::clone(&ledger);
+            let clock = clock.clone();
+            loom::thread::spawn(move || {
+                let a = get(&core, 1, &ledger);
+                put(&core, 1, &ledger, a);
+                *clock.0.lock().unwrap() += std::time::Duration::from_secs(10);
+                let b = get(&core, 1, &ledger); // the cached one expired
+                put(&core, 1, &ledger, b);
+                crate::thread_id::ThreadExit::thread_exit(&*core, 1);
+            })
+        };
+        let core = Arc::clone(pool.core());
+        let c = get(&core, 2, &ledger);
+        put(&core, 2, &ledger, c);
+        crate::thread_id::ThreadExit::thread_exit(&*core, 2);
+        worker.join().unwrap();
+        check_quiescent(&pool, &ledger);
+        let stats = pool.stats();
+        assert_eq!(stats.created + stats.reused, 3);
+        assert_eq!(
+            stats.returned + stats.discarded_over_max_idle,
+            3,
+            "{stats:?}"
+        );
+    });
+}
+
+#[test]
+fn a_capped_pool_never_has_more_than_max_total_alive() {
+    // The shared path of a capped pool: `live` reserved and given back
+    // under the lock, a refused get when every object is out, and the
+    // notify on return (nobody waits here: blocking waits park the OS
+    // thread, which loom cannot model).
+    model(|| {
+        let ledger = Arc::new(Ledger::default());
+        let pool = {
+            let ledger = Arc::clone(&ledger);
+            ObjectPool::builder(move || Token::new(&ledger))
+                .reset(Reset::reset)
+                .max_total(1)
+                .build()
+                .unwrap()
+        };
+        let threads: Vec<_> = (1..=2)
+            .map(|_| {
+                let core = Arc::clone(pool.core());
+                let ledger = Arc::clone(&ledger);
+                loom::thread::spawn(move || {
+                    let got = core.acquire(None);
+                    if let Ok(mut entry) = got {
+                        assert!(ledger.alive.lock().unwrap().len() <= 1, "over max_total");
+                        assert!(ledger.in_use.lock().unwrap().insert(entry.value.id));
+                        entry.value.dirty = true;
+                        assert!(ledger.in_use.lock().unwrap().remove(&entry.value.id));
+                        core.release(entry, None);
+                        true
+                    } else {
+                        false
+                    }
+                })
+            })
+            .collect();
+        let served: usize = threads
+            .into_iter()
+            .map(|t| usize::from(t.join().unwrap()))
+            .sum();
+        assert!(served >= 1, "one of two gets always finds the place");
+        let stats = pool.stats();
+        assert_eq!(stats.created, 1);
+        assert_eq!(stats.exhausted, 2 - served as u64);
+        assert_eq!((stats.in_use, stats.idle), (0, 1));
+        // The place is free again.
+        let entry = pool.core().acquire(None).unwrap();
+        pool.core().release(entry, None);
+    });
+}
+
+#[test]
+fn a_waiting_get_on_a_capped_pool_is_woken_by_a_return() {
+    // Gets that find every object out queue and park; each return notifies
+    // the first under the same lock. A lost wake-up is a loom deadlock.
+    model(|| {
+        let ledger = Arc::new(Ledger::default());
+        let pool = {
+            let ledger = Arc::clone(&ledger);
+            ObjectPool::builder(move || Token::new(&ledger))
+                .reset(Reset::reset)
+                .max_total(1)
+                .build()
+                .unwrap()
+        };
+        let held = pool.core().acquire(None).unwrap();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let core = Arc::clone(pool.core());
+                loom::thread::spawn(move || {
+                    let mut entry = core
+                        .acquire_timeout(std::time::Duration::from_secs(3600))
+                        .unwrap();
+                    assert!(!entry.value.dirty, "a get saw a previous user's state");
+                    entry.value.dirty = true;
+                    core.release(entry, None);
+                })
+            })
+            .collect();
+        let mut held = held;
+        held.value.dirty = true;
+        pool.core().release(held, None);
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        let stats = pool.stats();
+        assert_eq!(stats.created, 1, "the one object was passed on");
+        assert_eq!((stats.reused, stats.returned), (2, 3));
+        assert_eq!((stats.in_use, stats.idle, stats.waiting), (0, 1, 0));
+        assert!(stats.waits <= 2);
     });
 }

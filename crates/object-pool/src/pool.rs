@@ -139,8 +139,11 @@ impl<T: Send + 'static> ObjectPool<T> {
     }
 
     /// Drops idle objects, oldest first, until at most `keep` are idle. The
-    /// calling thread's cache is flushed first; other live threads flush
-    /// theirs at their next operation, then apply the same `keep`.
+    /// calling thread's cache is flushed first and the shared stack trimmed
+    /// at once; objects idle in another live thread's cache at the call that
+    /// must go are dropped at that thread's next operation. A trim acts
+    /// once, on what was idle when it was called: objects returned after it
+    /// are never trimmed by it.
     pub fn trim(&self, keep: usize) {
         self.core.trim(keep, self.core.local());
     }

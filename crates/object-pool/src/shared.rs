@@ -5,17 +5,22 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Waker;
-use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crate::entry::Boxed;
+use crate::sync::{AtomicBool, Thread};
 
 /// What the mutex guards.
 #[derive(Debug)]
 pub(crate) struct Shared<T> {
     /// Idle objects: taken and returned at the back (LIFO keeps hot objects
-    /// hot), expired from the front.
+    /// hot), trimmed from the front. Add with `push`/`extend` only, so
+    /// `oldest` stays a lower bound.
     pub(crate) stack: VecDeque<Boxed<T>>,
+    /// No object in `stack` went idle before this (`None`: none has an
+    /// idle time). Removing objects keeps it a lower bound; `expire`
+    /// makes it exact again.
+    oldest: Option<Instant>,
     /// Capped pools: objects alive (in use + idle) plus creations under way.
     pub(crate) live: usize,
     /// Capped pools: gets waiting for an object, first come first served.
@@ -26,27 +31,61 @@ impl<T> Shared<T> {
     pub(crate) fn new() -> Self {
         Self {
             stack: VecDeque::new(),
+            oldest: None,
             live: 0,
             waiters: VecDeque::new(),
         }
     }
 
-    /// Pops expired objects off the front (the oldest end) into `out`;
-    /// returns how many.
-    pub(crate) fn expire_front(
+    /// Puts an idle object on top of the stack.
+    pub(crate) fn push(&mut self, entry: Boxed<T>) {
+        self.note_idle_since(&entry);
+        self.stack.push_back(entry);
+    }
+
+    /// Puts idle objects on top of the stack, in order. They may have gone
+    /// idle before objects already here (a flushed or spilled cache).
+    pub(crate) fn extend(&mut self, entries: impl IntoIterator<Item = Boxed<T>>) {
+        for entry in entries {
+            self.push(entry);
+        }
+    }
+
+    fn note_idle_since(&mut self, entry: &Boxed<T>) {
+        if let Some(since) = entry.idle_since
+            && self.oldest.is_none_or(|oldest| since < oldest)
+        {
+            self.oldest = Some(since);
+        }
+    }
+
+    /// Moves every expired object, wherever it sits in the stack, into
+    /// `out`; returns how many. The stack is not ordered by age (flushes
+    /// and spills append older objects on top), so this looks at all of
+    /// them, but only when `oldest` says one may have expired.
+    pub(crate) fn expire(
         &mut self,
         now: Instant,
         timeout: Duration,
         out: &mut Vec<Boxed<T>>,
     ) -> usize {
-        let mut count = 0;
-        while self.stack.front().is_some_and(|e| e.expired(now, timeout)) {
-            if let Some(entry) = self.stack.pop_front() {
+        let may_have_expired = self
+            .oldest
+            .is_some_and(|oldest| now.saturating_duration_since(oldest) >= timeout);
+        if !may_have_expired {
+            return 0;
+        }
+        let before = out.len();
+        self.oldest = None;
+        let all = std::mem::take(&mut self.stack);
+        for entry in all {
+            if entry.expired(now, timeout) {
                 out.push(entry);
-                count += 1;
+            } else {
+                self.push(entry);
             }
         }
-        count
+        out.len() - before
     }
 
     /// Pops the first waiter, if any, and marks it notified: something came
@@ -74,7 +113,7 @@ impl<T> Shared<T> {
 /// queue for an object that came free.
 #[derive(Debug)]
 pub(crate) struct Waiter {
-    notified: std::sync::atomic::AtomicBool,
+    notified: AtomicBool,
     wake: WakeBy,
 }
 
@@ -89,7 +128,7 @@ impl Waiter {
     pub(crate) fn thread() -> Arc<Self> {
         Arc::new(Self {
             notified: Default::default(),
-            wake: WakeBy::Thread(std::thread::current()),
+            wake: WakeBy::Thread(crate::sync::current_thread()),
         })
     }
 

@@ -108,15 +108,23 @@ impl<S: Default> SlotTable<S> {
 
 impl<S> Drop for SlotTable<S> {
     fn drop(&mut self) {
-        for (bucket, base) in self.buckets.iter().enumerate() {
-            let base = base.load(Acquire);
-            if !base.is_null() {
-                // SAFETY: `base` was published from `Box::into_raw` of a slice
-                // of `2^bucket` slots and is freed only here, once, with
-                // exclusive access to the table.
-                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(base, 1 << bucket)) });
-            }
-        }
+        // Taken back first, dropped together: a slot whose drop panics (an
+        // object's `Drop`) does not keep the other buckets from dropping.
+        let buckets: Vec<Box<[S]>> = self
+            .buckets
+            .iter()
+            .enumerate()
+            .filter_map(|(bucket, base)| {
+                let base = base.load(Acquire);
+                // SAFETY: a non-null `base` was published from
+                // `Box::into_raw` of a slice of `2^bucket` slots and is
+                // taken back only here, once, with exclusive access.
+                (!base.is_null()).then(|| unsafe {
+                    Box::from_raw(ptr::slice_from_raw_parts_mut(base, 1 << bucket))
+                })
+            })
+            .collect();
+        drop(buckets);
     }
 }
 

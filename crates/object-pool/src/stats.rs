@@ -36,8 +36,11 @@ pub struct Stats {
     pub discarded_expired: u64,
     /// Idle objects dropped by `trim`.
     pub discarded_trimmed: u64,
-    /// Panics caught in the `reset` and `validate` hooks (each one also
-    /// counts in `discarded_invalid`).
+    /// Panics caught in user code the pool runs: the `reset` and `validate`
+    /// hooks and the clock on a return (each of those also counts in
+    /// `discarded_invalid`), the clock on a get (served without an expiry
+    /// check), and the `Drop` of an object the pool discarded (already
+    /// counted where it was discarded).
     pub hook_panics: u64,
     /// Gets refused because a pool capped by `max_total` had nothing to give
     /// (`get` errors and `get_timeout`/`get_async` timeouts).

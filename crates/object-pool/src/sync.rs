@@ -3,12 +3,28 @@
 //! in `loom_tests` explore every interleaving of the real code.
 
 #[cfg(not(perfect21_loom))]
-pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
 #[cfg(not(perfect21_loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
+#[cfg(not(perfect21_loom))]
+pub(crate) use std::thread::{Thread, current as current_thread, park};
 
 #[cfg(perfect21_loom)]
-pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
+#[cfg(perfect21_loom)]
+pub(crate) use loom::thread::{Thread, current as current_thread, park};
+
+/// Parks the calling thread for up to `timeout`. Under loom, which has no
+/// timed park, it parks until unparked: the models wait without deadline.
+pub(crate) fn park_timeout(timeout: std::time::Duration) {
+    #[cfg(not(perfect21_loom))]
+    std::thread::park_timeout(timeout);
+    #[cfg(perfect21_loom)]
+    {
+        let _ = timeout;
+        loom::thread::park();
+    }
+}
 #[cfg(perfect21_loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
 

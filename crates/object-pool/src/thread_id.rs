@@ -75,7 +75,8 @@ thread_local! {
     /// The fast path's copy of the index: 0 until assigned and after exit.
     static INDEX: Cell<usize> = const { Cell::new(0) };
     /// The key of the pool this thread used last (0: none) and this thread's
-    /// slot in it, so the fast path skips the slot-table lookup.
+    /// slot in it, so the fast path skips the slot-table lookup. Keys are
+    /// unique for the life of the process (`next_key`).
     static LAST_POOL: Cell<u64> = const { Cell::new(0) };
     static LAST_SLOT: Cell<NonNull<()>> = const { Cell::new(NonNull::dangling()) };
     static STATE: ThreadState = {
@@ -102,15 +103,32 @@ fn current_slow() -> Option<usize> {
     STATE.try_with(|state| state.index).ok()
 }
 
-/// A fresh pool id (never 0, never reused: 2^40 pools would take a
-/// millennium at a pool a microsecond).
-pub(crate) fn next_pool_id() -> u64 {
+/// The key no pool's slot is ever cached under: pools given it (once the
+/// counter has run out) always take the slow path.
+pub(crate) const NO_KEY: u64 = u64::MAX;
+
+/// A fresh key for a pool's per-thread slot cache.
+///
+/// Every value in `1..NO_KEY` is handed out at most once in the life of the
+/// process, to one pool: one 64-bit counter, advanced by a checked
+/// increment that stops at `NO_KEY` instead of wrapping. After that every
+/// call returns `NO_KEY`, which `cache_slot` refuses to store, so those
+/// pools never use the fast path. Uniqueness therefore holds whatever the
+/// number of pools and trims, without any assumption on how long it takes
+/// to create them.
+pub(crate) fn next_key() -> u64 {
+    #[cfg(test)]
+    if let Some(key) = test_keys::next() {
+        return key;
+    }
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Relaxed)
+    NEXT.fetch_update(Relaxed, Relaxed, |key| (key != NO_KEY).then(|| key + 1))
+        .unwrap_or(NO_KEY)
 }
 
 /// This thread's slot in the pool keyed `pool`, if it is the pool it used
-/// last.
+/// last. `LAST_POOL` only ever holds 0 (no pool; never a key) or a key that
+/// `next_key` handed out once, to the pool whose slot is in `LAST_SLOT`.
 #[inline(always)]
 pub(crate) fn cached_slot(pool: u64) -> Option<NonNull<()>> {
     if LAST_POOL.with(Cell::get) == pool {
@@ -123,7 +141,7 @@ pub(crate) fn cached_slot(pool: u64) -> Option<NonNull<()>> {
 /// Remembers `slot` as this thread's slot in the pool keyed `pool`. Only
 /// once the thread has its index (so its exit hook will forget it again).
 pub(crate) fn cache_slot(pool: u64, slot: NonNull<()>) {
-    if INDEX.with(Cell::get) != 0 {
+    if pool != NO_KEY && INDEX.with(Cell::get) != 0 {
         LAST_SLOT.with(|cell| cell.set(slot));
         LAST_POOL.with(|cell| cell.set(pool));
     }
@@ -142,4 +160,34 @@ pub(crate) fn on_exit(exit: Weak<dyn ThreadExit>) -> bool {
             exits.push(exit);
         })
         .is_ok()
+}
+
+/// Tests start the key counter anywhere (on their own thread only, so the
+/// process-wide counter and other tests are unaffected).
+#[cfg(test)]
+pub(crate) mod test_keys {
+    use std::cell::Cell;
+
+    use super::NO_KEY;
+
+    thread_local! {
+        static NEXT: Cell<Option<u64>> = const { Cell::new(None) };
+    }
+
+    /// The next keys on this thread count up from `next`, stopping at
+    /// `NO_KEY` like the real counter.
+    #[cfg_attr(perfect21_loom, allow(dead_code))] // used by `unsafe_tests`
+    pub(crate) fn start_at(next: u64) {
+        NEXT.with(|cell| cell.set(Some(next)));
+    }
+
+    pub(super) fn next() -> Option<u64> {
+        NEXT.with(|cell| {
+            let key = cell.get()?;
+            if key != NO_KEY {
+                cell.set(Some(key + 1));
+            }
+            Some(key)
+        })
+    }
 }

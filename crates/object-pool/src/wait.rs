@@ -28,6 +28,7 @@ impl<T: Send + 'static> Core<T> {
     fn look(
         &self,
         shared: &mut Shared<T>,
+        now: Option<Instant>,
         waiter: &std::sync::Arc<Waiter>,
         queued: &mut bool,
         expired: &mut Vec<Boxed<T>>,
@@ -36,7 +37,7 @@ impl<T: Send + 'static> Core<T> {
         if was_notified {
             *queued = false;
         }
-        match self.attempt_locked(shared, expired) {
+        match self.attempt_locked(shared, now, expired) {
             Attempt::Full => {
                 if !*queued {
                     waiter.rearm();
@@ -83,9 +84,10 @@ impl<T: Send + 'static> Core<T> {
         let mut parked = false;
         loop {
             let mut expired = Vec::new();
+            let now = self.now_for_get(); // user code: before the lock
             let look = {
                 let mut shared = lock(self.shared());
-                let look = self.look(&mut shared, &waiter, &mut queued, &mut expired);
+                let look = self.look(&mut shared, now, &waiter, &mut queued, &mut expired);
                 if matches!(look, Look::Queued) && deadline.is_some_and(|d| Instant::now() >= d) {
                     shared.remove_waiter(&waiter);
                     queued = false;
@@ -99,10 +101,10 @@ impl<T: Send + 'static> Core<T> {
                 Some(Look::Queued) => {
                     parked = true;
                     match deadline {
-                        Some(deadline) => std::thread::park_timeout(
+                        Some(deadline) => crate::sync::park_timeout(
                             deadline.saturating_duration_since(Instant::now()),
                         ),
-                        None => std::thread::park(),
+                        None => crate::sync::park(),
                     }
                 }
                 Some(got) => {
@@ -115,7 +117,10 @@ impl<T: Send + 'static> Core<T> {
                 }
                 None => {
                     let waited = started.elapsed();
-                    self.record_wait(waited);
+                    // A get that gave up without parking did not wait.
+                    if parked {
+                        self.record_wait(waited);
+                    }
                     self.record_exhausted();
                     return Err(Error::Timeout {
                         waited,
@@ -192,9 +197,10 @@ mod future {
             let waiter = this.waiter.get_or_insert_with(|| Waiter::task(cx.waker()));
             waiter.set_waker(cx.waker());
             let mut expired = Vec::new();
+            let now = core.now_for_get(); // user code: before the lock
             let look = {
                 let mut shared = lock(core.shared());
-                core.look(&mut shared, waiter, &mut this.queued, &mut expired)
+                core.look(&mut shared, now, waiter, &mut this.queued, &mut expired)
             };
             core.finish_expired(expired);
             if matches!(look, Look::Queued) {

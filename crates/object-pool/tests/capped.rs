@@ -250,3 +250,23 @@ mod asynchronous {
         }
     }
 }
+
+#[test]
+fn get_timeout_zero_on_an_exhausted_pool_counts_no_wait() {
+    // Regression: the timeout path counted a `wait` (and its time) for a
+    // get that gave up without ever waiting.
+    let pool = capped(1);
+    let held = pool.get().unwrap();
+    assert!(matches!(
+        pool.get_timeout(Duration::ZERO),
+        Err(Error::Timeout { max_total: 1, .. })
+    ));
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.waits, stats.wait_time, stats.exhausted, stats.waiting),
+        (0, Duration::ZERO, 1, 0)
+    );
+    drop(held);
+    assert!(pool.get_timeout(Duration::ZERO).is_ok());
+    assert_eq!(pool.stats().waits, 0, "served without waiting");
+}

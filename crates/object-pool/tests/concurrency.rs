@@ -156,6 +156,49 @@ fn trim_reaches_other_threads_caches_at_their_next_operation() {
 }
 
 #[test]
+fn a_trim_acts_once_and_never_reaches_objects_returned_after_it() {
+    // Regression: each thread re-applied the latest `trim(keep)` to the
+    // shared stack at its next slow operation, however late, dropping
+    // objects returned long after the call.
+    let pool = ObjectPool::builder(Vec::<u8>::new)
+        .thread_cache(4)
+        .max_idle(32)
+        .build()
+        .unwrap();
+    let (to_worker, worker_inbox) = sync_channel::<&str>(0);
+    let (to_main, main_inbox) = sync_channel::<()>(0);
+    let pool = &pool;
+    // `move`: a failed assert drops the senders, so the worker ends too.
+    std::thread::scope(move |scope| {
+        scope.spawn(move || {
+            drop(pool.get().unwrap()); // one object in this thread's cache
+            to_main.send(()).unwrap();
+            assert_eq!(worker_inbox.recv().unwrap(), "touch");
+            drop(pool.get().unwrap()); // next operation: applies the trim
+            to_main.send(()).unwrap();
+            assert_eq!(worker_inbox.recv().unwrap(), "exit");
+        });
+        main_inbox.recv().unwrap();
+        pool.trim(0); // idle then: the worker's one object
+        // Returned after the trim: out of its reach.
+        let held: Vec<_> = (0..8).map(|_| pool.get().unwrap()).collect();
+        drop(held);
+        assert_eq!(pool.idle(), 9);
+        to_worker.send("touch").unwrap();
+        main_inbox.recv().unwrap();
+        let stats = pool.stats();
+        assert_eq!(
+            stats.discarded_trimmed, 1,
+            "only the object idle at the call was trimmed: {stats:?}"
+        );
+        assert_eq!(pool.idle(), 8, "every object returned after the trim kept");
+        to_worker.send("exit").unwrap();
+    });
+    assert_eq!(pool.stats().discarded_trimmed, 1);
+    assert_eq!(pool.idle(), 8);
+}
+
+#[test]
 fn many_short_lived_threads_reuse_indices_and_lose_nothing() {
     let pool = ObjectPool::builder(Vec::<u8>::new)
         .max_idle(64)
