@@ -78,20 +78,10 @@ fn settle(runtime: &Runtime) {
     });
 }
 
-/// The batch function panics on purpose (the batcher must contain it);
-/// libfuzzer-sys's hook would abort on any panic, so that one is let
-/// through to unwind, and every other still aborts.
-fn allow_the_batch_functions_panic() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let abort_on_panic = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let message = info.payload().downcast_ref::<&str>().copied().unwrap_or("");
-            if message != PANIC_MESSAGE {
-                abort_on_panic(info);
-            }
-        }));
-    });
+/// The batch function panics on purpose (the batcher must contain it):
+/// only that panic unwinds.
+fn is_the_batch_functions_panic(info: &std::panic::PanicHookInfo<'_>) -> bool {
+    info.payload().downcast_ref::<&str>().copied() == Some(PANIC_MESSAGE)
 }
 
 const PANIC_MESSAGE: &str = "a panicking batch";
@@ -100,7 +90,7 @@ fuzz_target!(|input: Input| {
     if input.ops.len() > 200 {
         return;
     }
-    allow_the_batch_functions_panic();
+    perfect21_fuzz::let_expected_panics_unwind(is_the_batch_functions_panic);
     let mut runtime = Some(new_runtime());
     let seen: Arc<Mutex<HashMap<u64, usize>>> = Arc::default();
     let recorder = Arc::clone(&seen);

@@ -182,23 +182,16 @@ fn run(
 /// The payload of the loader panics this target makes on purpose.
 struct Expected;
 
-fn allow_expected_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let abort = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<Expected>().is_none() {
-                abort(info);
-            }
-        }));
-    });
+/// Only the loader panics this target makes on purpose unwind.
+fn is_expected(info: &std::panic::PanicHookInfo<'_>) -> bool {
+    info.payload().downcast_ref::<Expected>().is_some()
 }
 
 fuzz_target!(|input: Input| {
     if input.ops.iter().map(Vec::len).sum::<usize>() > 400 {
         return;
     }
-    allow_expected_panics();
+    perfect21_fuzz::let_expected_panics_unwind(is_expected);
     let shards = 1usize << (input.shards % 3);
     let max_entries = usize::from(input.max_entries % 64).max(shards);
     let max_weight = u64::from(input.max_weight).max(shards as u64);

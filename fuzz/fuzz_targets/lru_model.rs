@@ -9,7 +9,6 @@
 #![no_main]
 
 use std::cell::{Cell, RefCell};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
@@ -397,29 +396,13 @@ fn weigh(_k: &u8, v: &u8) -> u64 {
 thread_local! {
     static HEARD: RefCell<Vec<(u8, u8, EvictionCause)>> = const { RefCell::new(Vec::new()) };
     static PANIC_ON: Cell<Option<u8>> = const { Cell::new(None) };
-    static HOOKS_MAY_PANIC: Cell<bool> = const { Cell::new(false) };
-}
-
-/// libfuzzer-sys aborts on every panic; user hooks here panic on purpose,
-/// inside `catch_unwind`. Panics while `HOOKS_MAY_PANIC` is set are let
-/// through to the catch; any other still aborts (a finding).
-fn allow_caught_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let abort = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !HOOKS_MAY_PANIC.get() {
-                abort(info);
-            }
-        }));
-    });
 }
 
 fuzz_target!(|input: Input| {
     if input.ops.len() > 512 {
         return;
     }
-    allow_caught_panics();
+    perfect21_fuzz::let_expected_panics_unwind(perfect21_fuzz::none_outside_guarded);
     HEARD.with_borrow_mut(Vec::clear);
     PANIC_ON.set(None);
     let max_entries = entries_bound(input.max_entries);
@@ -453,9 +436,7 @@ fuzz_target!(|input: Input| {
         HEARD.with_borrow_mut(Vec::clear);
         model.evicted.clear();
         let expected = model.apply(op);
-        HOOKS_MAY_PANIC.set(true);
-        let actual = catch_unwind(AssertUnwindSafe(|| apply(&mut cache, &clock, op)));
-        HOOKS_MAY_PANIC.set(false);
+        let actual = perfect21_fuzz::guarded(|| apply(&mut cache, &clock, op));
         let heard = HEARD.with_borrow(Clone::clone);
         match actual {
             Ok(actual) => {

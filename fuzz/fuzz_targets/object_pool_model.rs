@@ -11,7 +11,6 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -60,7 +59,6 @@ thread_local! {
     /// Panics raised on purpose by code the pool must catch.
     static CAUGHT_PANICS: Cell<u64> = const { Cell::new(0) };
     static FACTORY_PANICS: Cell<bool> = const { Cell::new(false) };
-    static HOOKS_MAY_PANIC: Cell<bool> = const { Cell::new(false) };
 }
 
 fn raise(what: &str) -> ! {
@@ -98,28 +96,6 @@ impl Clock for ManualClock {
     }
 }
 
-/// libfuzzer-sys aborts on every panic; the hooks here panic on purpose,
-/// inside `catch_unwind`. Panics while `HOOKS_MAY_PANIC` is set are let
-/// through to the catch; any other still aborts (a finding).
-fn allow_caught_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let abort = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !HOOKS_MAY_PANIC.get() {
-                abort(info);
-            }
-        }));
-    });
-}
-
-fn guarded<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
-    HOOKS_MAY_PANIC.set(true);
-    let result = catch_unwind(AssertUnwindSafe(f));
-    HOOKS_MAY_PANIC.set(false);
-    result
-}
-
 /// What the harness did, to compare with `stats()`.
 #[derive(Default, Debug)]
 struct Model {
@@ -137,7 +113,7 @@ fuzz_target!(|input: Input| {
     if input.ops.len() > 256 {
         return;
     }
-    allow_caught_panics();
+    perfect21_fuzz::let_expected_panics_unwind(perfect21_fuzz::none_outside_guarded);
     ALIVE.set(0);
     MADE.set(0);
     CAUGHT_PANICS.set(0);
@@ -158,7 +134,11 @@ fuzz_target!(|input: Input| {
         let id = MADE.get();
         MADE.set(id + 1);
         ALIVE.set(ALIVE.get() + 1);
-        Obj { id, value: 0, armed: false }
+        Obj {
+            id,
+            value: 0,
+            armed: false,
+        }
     })
     .reset(|obj: &mut Obj| {
         if obj.value == RESET_PANICS {
@@ -183,7 +163,10 @@ fuzz_target!(|input: Input| {
         builder = builder.idle_timeout(TICK * timeout as u32);
     }
     let pool = builder.build().expect("valid options");
-    let mut model = Model { created: prefill as u64, ..Model::default() };
+    let mut model = Model {
+        created: prefill as u64,
+        ..Model::default()
+    };
     for id in 0..prefill as u32 {
         model.idle_since.insert(id, 0);
     }
@@ -194,7 +177,7 @@ fuzz_target!(|input: Input| {
         let made_before = MADE.get();
         match *op {
             Op::Get | Op::GetTimeoutZero | Op::TryGet => {
-                let got = guarded(|| match op {
+                let got = perfect21_fuzz::guarded(|| match op {
                     Op::Get => pool.get_owned().map(Some),
                     Op::GetTimeoutZero => pool.get_owned_timeout(Duration::ZERO).map(Some),
                     _ => Ok(pool.try_get_owned()),
@@ -235,7 +218,10 @@ fuzz_target!(|input: Input| {
                 } else {
                     model.returns += 1;
                     model.idle_since.insert(obj.id, model.now);
-                    assert!(guarded(move || drop(obj)).is_ok(), "a return panicked");
+                    assert!(
+                        perfect21_fuzz::guarded(move || drop(obj)).is_ok(),
+                        "a return panicked"
+                    );
                 }
             }
             Op::Write(i, value) if !held.is_empty() => {
@@ -248,7 +234,10 @@ fuzz_target!(|input: Input| {
             }
             Op::Trim(keep) => {
                 let keep = usize::from(keep % 20);
-                assert!(guarded(|| pool.trim(keep)).is_ok(), "trim panicked");
+                assert!(
+                    perfect21_fuzz::guarded(|| pool.trim(keep)).is_ok(),
+                    "trim panicked"
+                );
                 assert_eq!(pool.idle(), idle_before.min(keep), "trim({keep})");
             }
             Op::Advance(ticks) => {
@@ -269,10 +258,18 @@ fuzz_target!(|input: Input| {
         assert!(idle <= max_idle, "idle {idle} > max_idle {max_idle}");
         assert_eq!(stats.idle, idle as u64);
         assert_eq!(stats.in_use, held.len() as u64, "{stats:?}");
-        assert_eq!(ALIVE.get(), (held.len() + idle) as u64, "objects lost or leaked: {stats:?}");
+        assert_eq!(
+            ALIVE.get(),
+            (held.len() + idle) as u64,
+            "objects lost or leaked: {stats:?}"
+        );
         assert_eq!(stats.created, model.created, "{stats:?}");
         assert_eq!(stats.created, u64::from(MADE.get()));
-        assert_eq!(stats.reused + stats.created - prefill as u64, model.gets, "{stats:?}");
+        assert_eq!(
+            stats.reused + stats.created - prefill as u64,
+            model.gets,
+            "{stats:?}"
+        );
         assert_eq!(
             stats.returned + stats.discarded_over_max_idle + stats.discarded_invalid,
             model.returns,
@@ -294,11 +291,14 @@ fuzz_target!(|input: Input| {
         obj.armed = false;
     }
     // Returns run the clock, which may panic (caught by the pool).
-    assert!(guarded(move || drop(held)).is_ok(), "a return panicked");
+    assert!(
+        perfect21_fuzz::guarded(move || drop(held)).is_ok(),
+        "a return panicked"
+    );
     let stats = pool.stats();
     assert_eq!(stats.in_use, 0, "{stats:?}");
     assert_eq!(ALIVE.get(), pool.idle() as u64);
     // Armed idle objects may go off in the pool's own drop.
-    let _ = guarded(move || drop(pool));
+    let _ = perfect21_fuzz::guarded(move || drop(pool));
     assert_eq!(ALIVE.get(), 0, "dropping the pool drops every idle object");
 });
