@@ -67,6 +67,15 @@ fn items(batch: &Batch<u64, u64, ()>) -> Vec<u64> {
     batch.entries.iter().map(|entry| entry.item).collect()
 }
 
+/// A batcher with one slot, taken by item 0's batch (returned, still held).
+fn one_slot_taken(runtime: &Runtime) -> (Arc<TestShared>, Batch<u64, u64, ()>) {
+    let shared = shared(runtime, 1);
+    let first = submit(&shared, 0)
+        .and_then(|q| q.ready)
+        .expect("0 goes out");
+    (shared, first)
+}
+
 /// Marks a held batch as run (so dropping it counts nothing as aborted).
 fn ran(mut batch: Batch<u64, u64, ()>) {
     batch.entries.clear();
@@ -76,11 +85,8 @@ fn ran(mut batch: Batch<u64, u64, ()>) {
 fn submit_vs_cancel() {
     loom::model(|| {
         let runtime = runtime();
-        let shared = shared(&runtime, 1);
         // Item 0 takes the only slot; item 1 waits behind it.
-        let first = submit(&shared, 0)
-            .and_then(|q| q.ready)
-            .expect("0 goes out");
+        let (shared, first) = one_slot_taken(&runtime);
         let waiting = submit(&shared, 1).expect("room for 1");
         assert!(waiting.ready.is_none());
         let id = waiting.ticket.id;
@@ -121,10 +127,7 @@ fn submit_vs_cancel() {
 fn cancel_vs_flush() {
     loom::model(|| {
         let runtime = runtime();
-        let shared = shared(&runtime, 1);
-        let first = submit(&shared, 0)
-            .and_then(|q| q.ready)
-            .expect("0 goes out");
+        let (shared, first) = one_slot_taken(&runtime);
         let waiting = submit(&shared, 1).expect("room for 1");
         let id = waiting.ticket.id;
         let canceller = {
@@ -159,10 +162,7 @@ fn shutdown_vs_submit() {
     loom::model(|| {
         let runtime = runtime();
         // One slot, taken: an accepted item waits in the queue.
-        let shared = shared(&runtime, 1);
-        let first = submit(&shared, 0)
-            .and_then(|q| q.ready)
-            .expect("0 goes out");
+        let (shared, first) = one_slot_taken(&runtime);
         let submitter = {
             let shared = Arc::clone(&shared);
             thread::spawn(move || submit(&shared, 1).map(|q| q.ready.is_none()))

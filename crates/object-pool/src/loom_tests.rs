@@ -99,6 +99,16 @@ fn pool(
         .unwrap()
 }
 
+/// A pool of at most `max_total` objects alive, defaults otherwise.
+fn capped_pool(ledger: &Arc<Ledger>, max_total: usize) -> ObjectPool<Token> {
+    let ledger = Arc::clone(ledger);
+    ObjectPool::builder(move || Token::new(&ledger))
+        .reset(Reset::reset)
+        .max_total(max_total)
+        .build()
+        .unwrap()
+}
+
 /// Thread `index`'s slot: each model thread uses its own index only.
 fn local(core: &Core<Token>, index: usize) -> Option<crate::local::Owned<'_, Token>> {
     // SAFETY: every model thread passes its own index, used by no other
@@ -330,14 +340,7 @@ fn a_capped_pool_never_has_more_than_max_total_alive() {
     // thread, which loom cannot model).
     model(|| {
         let ledger = Arc::new(Ledger::default());
-        let pool = {
-            let ledger = Arc::clone(&ledger);
-            ObjectPool::builder(move || Token::new(&ledger))
-                .reset(Reset::reset)
-                .max_total(1)
-                .build()
-                .unwrap()
-        };
+        let pool = capped_pool(&ledger, 1);
         let threads: Vec<_> = (1..=2)
             .map(|_| {
                 let core = Arc::clone(pool.core());
@@ -378,14 +381,7 @@ fn a_waiting_get_on_a_capped_pool_is_woken_by_a_return() {
     // the first under the same lock. A lost wake-up is a loom deadlock.
     model(|| {
         let ledger = Arc::new(Ledger::default());
-        let pool = {
-            let ledger = Arc::clone(&ledger);
-            ObjectPool::builder(move || Token::new(&ledger))
-                .reset(Reset::reset)
-                .max_total(1)
-                .build()
-                .unwrap()
-        };
+        let pool = capped_pool(&ledger, 1);
         let held = pool.core().acquire(None).unwrap();
         let waiters: Vec<_> = (0..2)
             .map(|_| {
