@@ -49,9 +49,7 @@ fn id(caller: usize, n: u64) -> i32 {
 }
 
 fn pk_select(c: &mut Criterion) {
-    let Some(url) = service_url("DATABASE_URL") else {
-        return;
-    };
+    let url = service_url("DATABASE_URL");
     let runtime = runtime();
     runtime.block_on(seed(&url)).expect("seed the bench table");
     let ours = runtime.block_on(async { stats_pool(&url, POOL_SIZE) });

@@ -14,7 +14,8 @@ fn round_trips(c: &mut Criterion) {
     let mut group = c.benchmark_group("services/round_trip");
     group.throughput(Throughput::Elements(1));
 
-    if let Some(url) = service_url("REDIS_URL") {
+    {
+        let url = service_url("REDIS_URL");
         let connection = runtime.block_on(async {
             redis::Client::open(url.as_str())?
                 .get_multiplexed_async_connection()
@@ -35,7 +36,8 @@ fn round_trips(c: &mut Criterion) {
         });
     }
 
-    if let Some(url) = service_url("DATABASE_URL") {
+    {
+        let url = service_url("DATABASE_URL");
         let client = runtime.block_on(async {
             let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
             tokio::spawn(connection);

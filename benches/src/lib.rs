@@ -18,16 +18,14 @@ pub mod pg_stats;
 pub mod redis_cache;
 pub mod results;
 
-/// Reads a service URL for a bench. Benches may skip a server-backed case
-/// when it is unset (tests may not); this prints why.
-pub fn service_url(name: &str) -> Option<String> {
+/// Reads a service URL for a bench; panics, saying how to run the benches,
+/// when it is unset (a server-backed bench never passes by measuring
+/// nothing).
+pub fn service_url(name: &str) -> String {
     match std::env::var(name) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            eprintln!(
-                "{name} is not set: skipping the benches that need it (run them through `cargo xtask bench`)"
-            );
-            None
-        }
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!(
+            "{name} is not set: these benches measure against a real server; run them through `cargo xtask bench` (or `cargo xtask test`), which starts one"
+        ),
     }
 }

@@ -83,9 +83,7 @@ macro_rules! pk_select {
 }
 
 fn main() {
-    let Some(url) = service_url("DATABASE_URL") else {
-        return;
-    };
+    let url = service_url("DATABASE_URL");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -31,12 +31,16 @@ fn host_port(url: &str) -> (String, String) {
     (host.to_owned(), port.to_owned())
 }
 
-/// redis-benchmark's requests per second for GET and SET.
-fn redis_benchmark(url: &str) -> Vec<(String, f64)> {
+/// redis-benchmark's requests per second for GET and SET, with
+/// `pipeline` commands in flight per connection (`-P`; 1: none).
+fn redis_benchmark(url: &str, pipeline: usize) -> Vec<(String, f64)> {
     let (host, port) = host_port(url);
+    let pipeline = pipeline.to_string();
+    let requests = if pipeline == "1" { "200000" } else { "2000000" };
     let out = Command::new("redis-benchmark")
         .args([
-            "-h", &host, "-p", &port, "-t", "get,set", "-c", "64", "-n", "200000", "--csv",
+            "-h", &host, "-p", &port, "-t", "get,set", "-c", "64", "-n", requests, "-P", &pipeline,
+            "--csv",
         ])
         .output()
         .expect("run redis-benchmark (Debian package redis-tools)");
@@ -70,9 +74,11 @@ where
     .await
 }
 
-/// Local tier: from the return of instance B's `set` until instance A's
-/// `get` (whose L1 held the old value) reads the new one, 500 times.
-async fn invalidation_delay(url: &str) -> Vec<Measured> {
+/// Local tier staleness: two instances hold a key in L1; a third client
+/// (a plain connection, like any script or service) writes it; from the
+/// write's acknowledgement until neither instance serves the old value.
+/// 500 rounds.
+async fn staleness(url: &str) -> Vec<Measured> {
     let local = || async {
         perfect21_redis_cache::RedisCache::builder()
             .url(url)
@@ -83,21 +89,51 @@ async fn invalidation_delay(url: &str) -> Vec<Measured> {
             .expect("cache with a local tier")
     };
     let (a, b) = (local().await, local().await);
+    let mut writer = redis::Client::open(url)
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let key = a.full_key("k");
+    // The stored form of a u32 under the default codec: header byte, JSON.
+    let stored = |v: u32| [&[1u8][..], v.to_string().as_bytes()].concat();
     let mut delays = Vec::new();
     for i in 0..500u32 {
-        b.set("k", &i, None).await.expect("set");
-        let started = Instant::now();
-        loop {
-            if a.get::<u32>("k").await.expect("get") == Some(i) {
-                break;
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(stored(i))
+            .query_async(&mut writer)
+            .await
+            .expect("SET");
+        for cache in [&a, &b] {
+            // Until the instance serves the value from L1.
+            loop {
+                let hits = cache.stats().local_hits;
+                if cache.get::<u32>("k").await.expect("get") == Some(i)
+                    && cache.stats().local_hits > hits
+                {
+                    break;
+                }
+                tokio::task::yield_now().await;
             }
-            tokio::task::yield_now().await;
         }
-        delays.push(started.elapsed().as_secs_f64() * 1e6);
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(stored(i + 1_000_000))
+            .query_async(&mut writer)
+            .await
+            .expect("SET");
+        let acknowledged = Instant::now();
+        for cache in [&a, &b] {
+            while cache.get::<u32>("k").await.expect("get") != Some(i + 1_000_000) {
+                tokio::task::yield_now().await;
+            }
+        }
+        delays.push(acknowledged.elapsed().as_secs_f64() * 1e6);
     }
     delays.sort_by(f64::total_cmp);
     let at = |q: f64| delays[((delays.len() - 1) as f64 * q) as usize];
-    let case = "L1 invalidation: B's set returns → A reads the new value";
+    let case = "L1 staleness, 2 instances: a third client's write acknowledged → no instance serves the old value";
     vec![
         Measured::new(BENCH, case, "p50", at(0.5), "µs"),
         Measured::new(BENCH, case, "p99", at(0.99), "µs"),
@@ -106,9 +142,7 @@ async fn invalidation_delay(url: &str) -> Vec<Measured> {
 }
 
 fn main() {
-    let Some(url) = perfect21_benches::service_url("REDIS_URL") else {
-        return;
-    };
+    let url = perfect21_benches::service_url("REDIS_URL");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -118,17 +152,27 @@ fn main() {
 
     let mut records = Vec::new();
     let mut ceiling_get = None;
-    for (test, rps) in redis_benchmark(&url) {
-        if test == "GET" {
-            ceiling_get = Some(rps);
+    // Without pipelining (one request in flight per connection, the
+    // ceiling for clients that wait for each reply) and with -P 16 (the
+    // ceiling for a pipelining client such as a multiplexed connection).
+    for pipeline in [1, 16] {
+        for (test, rps) in redis_benchmark(&url, pipeline) {
+            if test == "GET" && pipeline == 1 {
+                ceiling_get = Some(rps);
+            }
+            let flag = if pipeline == 1 {
+                String::new()
+            } else {
+                format!(" -P {pipeline}")
+            };
+            records.push(Measured::new(
+                BENCH,
+                format!("redis-benchmark -t {test} -c 64{flag}"),
+                "throughput",
+                rps,
+                "req/s",
+            ));
         }
-        records.push(Measured::new(
-            BENCH,
-            format!("redis-benchmark -t {test} -c 64"),
-            "throughput",
-            rps,
-            "req/s",
-        ));
     }
     let value = Record {
         id: 1,
@@ -255,7 +299,7 @@ fn main() {
             "%",
         ));
     }
-    records.extend(rt.block_on(invalidation_delay(&url)));
+    records.extend(rt.block_on(staleness(&url)));
     let path = results::write(BENCH, &records).expect("write results");
     for r in &records {
         println!("{}: {} = {:.1} {}", r.case, r.metric, r.value, r.unit);

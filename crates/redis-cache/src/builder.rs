@@ -297,10 +297,12 @@ impl<C: Codec> RedisCacheBuilder<C> {
 
     /// Adds the local tier (feature `local`): an in-process L1 of at most
     /// `max_bytes` of keys and encoded values (at least 1), each kept for at
-    /// most `ttl` (1 ms – 1 h), in front of Redis. Needs [`url`](Self::url)
-    /// (it opens its own pub/sub connection); `build()` subscribes to the
-    /// namespace's invalidation channel before it returns, and fails if it
-    /// cannot. Reads served by L1 count in `local_hits`.
+    /// most `ttl` (1 ms – 1 h), in front of Redis, coherent with every
+    /// writer of the namespace through Redis's client-side-caching
+    /// invalidations (`CLIENT TRACKING … BCAST`, Redis ≥ 6). Needs
+    /// [`url`](Self::url): it opens one RESP3 connection of its own, and
+    /// `build()` fails if tracking cannot be turned on. Reads served by L1
+    /// count in `local_hits`; see the crate docs for the guarantees.
     #[cfg(feature = "local")]
     pub fn local_tier(mut self, max_bytes: u64, ttl: Duration) -> Self {
         self.local = Some(crate::local::LocalOptions { max_bytes, ttl });
@@ -440,7 +442,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
             if self.url.is_none() {
                 return Err(CacheError::config(
                     "local_tier",
-                    "needs `url`: it opens its own pub/sub connection",
+                    "needs `url`: it opens its own tracking connection",
                 ));
             }
         }
@@ -459,7 +461,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
             if self.local.is_some() {
                 return Err(CacheError::config(
                     "local_tier",
-                    "needs `url`: it opens its own pub/sub connection",
+                    "needs `url`: it opens its own tracking connection",
                 ));
             }
             let mut inner = self.inner(pool, Redactor::new(""), namespace);
@@ -499,8 +501,12 @@ impl<C: Codec> RedisCacheBuilder<C> {
             }
         };
         #[cfg(feature = "local")]
-        let (local_namespace, local_redactor, local_options) =
-            (namespace.clone(), redactor.clone(), self.local);
+        let (local_namespace, local_redactor, local_options, timeouts) = (
+            namespace.clone(),
+            redactor.clone(),
+            self.local,
+            (self.connect_timeout, self.command_timeout),
+        );
         let mut inner = self.inner(
             crate::backend::Backend::Manager(connection),
             redactor,
@@ -511,7 +517,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
         inner.wrap_timeout = url_client.is_none();
         #[cfg(feature = "local")]
         if let (Some(options), Some(client)) = (local_options, url_client.take()) {
-            let local = crate::local::Local::start(client, &local_namespace, options)
+            let local = crate::local::Local::start(&client, &local_namespace, options, timeouts)
                 .await
                 .map_err(|e| CacheError::Redis(local_redactor.scrub(&e.to_string())))?;
             inner.local = Some(local);

@@ -26,14 +26,16 @@ use crate::stats::{CommandFamily, Count};
 
 /// Indices of `keys` grouped by the slot of `namespace:key`, groups in
 /// order of first appearance.
-fn by_slot(keys: impl Iterator<Item = String>) -> Vec<Vec<usize>> {
+fn by_slot<B: AsRef<[u8]>>(keys: impl Iterator<Item = B>) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut slot_group: HashMap<Slot, usize> = HashMap::new();
     for (i, full) in keys.enumerate() {
-        let g = *slot_group.entry(Slot::for_key(&full)).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
+        let g = *slot_group
+            .entry(Slot::for_key(full.as_ref()))
+            .or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
         groups[g].push(i);
     }
     groups
@@ -104,12 +106,16 @@ impl<C: Codec> RedisCache<C> {
     }
 
     /// `UNLINK` on a cluster: one per slot, concurrently; how many existed.
-    pub(crate) async fn cluster_unlink(&self, full_keys: &[String]) -> Result<u64> {
-        let groups = by_slot(full_keys.iter().cloned());
+    /// Keys are bytes: a `SCAN` finds keys of any bytes, UTF-8 or not.
+    pub(crate) async fn cluster_unlink<K: AsRef<[u8]> + Sync>(
+        &self,
+        full_keys: &[K],
+    ) -> Result<u64> {
+        let groups = by_slot(full_keys.iter().map(AsRef::as_ref));
         let results = join_all(groups.iter().map(|group| async move {
             let mut cmd = redis::cmd("UNLINK");
             for &i in group {
-                cmd.arg(&full_keys[i]);
+                cmd.arg(full_keys[i].as_ref());
             }
             let removed: u64 = self.run(CommandFamily::Delete, &cmd).await?;
             self.inner.counters.add(Count::Deletes, removed);
@@ -146,7 +152,7 @@ impl<C: Codec> RedisCache<C> {
                 let step = self
                     .timed(CommandFamily::Scan, async move {
                         let value = connection.route_command(cmd, routing).await?;
-                        Ok(redis::from_redis_value::<(u64, Vec<String>)>(value)?)
+                        Ok(redis::from_redis_value::<(u64, Vec<Vec<u8>>)>(value)?)
                     })
                     .await;
                 let (next, keys) = match step {

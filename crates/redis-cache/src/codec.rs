@@ -12,7 +12,8 @@
 //! when the time the value took to load follows that (early refresh: a
 //! `u32` of milliseconds, little endian), ORed with the codec's
 //! [`Codec::ID`] (1–15) in the low four bits. A compressed payload starts
-//! with its uncompressed length (`u32`, little endian). So values written with and without compression read back
+//! with its uncompressed length (`u32`, little endian); a reader decodes no
+//! payload longer than `max_value_size`, whatever that length claims. So values written with and without compression read back
 //! alike, and a value written by another codec, or not by this crate at
 //! all, is recognised as a decode error rather than misread.
 
@@ -188,6 +189,15 @@ impl Framing {
             .encode_into(value, &mut out)
             .map_err(CacheError::Encode)?;
         let payload_len = out.len() - start;
+        // A reader refuses a payload that decodes to more than
+        // `max_value_size` (it never trusts a stored length past that), so
+        // nothing larger is written, compressible or not.
+        if payload_len > self.max_value_size {
+            return Err(CacheError::ValueTooLarge {
+                size: payload_len,
+                max: self.max_value_size,
+            });
+        }
         if let Some(threshold) = self.compress_above
             && payload_len >= threshold
         {
@@ -218,6 +228,7 @@ impl Framing {
         Ok(out)
     }
 
+    #[cfg_attr(not(feature = "local"), allow(dead_code))]
     pub(crate) fn decode<C: Codec, T: DeserializeOwned>(
         &self,
         codec: &C,
@@ -262,37 +273,50 @@ impl Framing {
             rest = after;
         }
         if header & COMPRESSED == 0 {
+            self.check_decoded_len(rest.len())?;
             let value = codec.decode(rest).map_err(CacheError::Decode)?;
             return Ok((value, times));
         }
         let (len, compressed) = rest
             .split_first_chunk::<4>()
             .ok_or_else(|| decode_error("compressed value shorter than its length prefix"))?;
-        let len = u32::from_le_bytes(*len) as usize;
-        if len > self.max_value_size.saturating_mul(256) {
-            return Err(decode_error("uncompressed length is implausibly large"));
-        }
+        // The stored length is the writer's claim: checked against the
+        // bound before anything is allocated, and the decompressors write
+        // into exactly that much (more output is an error, not a regrow).
+        let len = self.check_decoded_len(u32::from_le_bytes(*len) as usize)?;
         let payload = if zstd {
             decompress_zstd(compressed, len)?
         } else {
             lz4_flex::block::decompress(compressed, len)
-                .map_err(|e| CacheError::Decode(e.to_string()))?
+                .map_err(|e| CacheError::Decode(format!("lz4: {e}")))?
         };
+        if payload.len() != len {
+            return Err(decode_error(
+                "compressed payload shorter than its length prefix",
+            ));
+        }
         let value = codec.decode(&payload).map_err(CacheError::Decode)?;
         Ok((value, times))
+    }
+
+    /// `len`, if a payload of that many bytes may be decoded: at most
+    /// `max_value_size`, whatever the stored bytes claim.
+    fn check_decoded_len(&self, len: usize) -> Result<usize> {
+        if len > self.max_value_size {
+            return Err(CacheError::Decode(format!(
+                "payload of {len} bytes is over max_value_size ({} bytes)",
+                self.max_value_size
+            )));
+        }
+        Ok(len)
     }
 }
 
 #[cfg(feature = "zstd")]
 fn decompress_zstd(compressed: &[u8], len: usize) -> Result<Vec<u8>> {
-    let payload = zstd::bulk::decompress(compressed, len)
-        .map_err(|e| CacheError::Decode(format!("zstd: {e}")))?;
-    if payload.len() != len {
-        return Err(CacheError::Decode(
-            "zstd payload shorter than its length prefix".into(),
-        ));
-    }
-    Ok(payload)
+    // `bulk::decompress` allocates `len` (already bounded) and fails when
+    // the frame would write more, whatever its own header declares.
+    zstd::bulk::decompress(compressed, len).map_err(|e| CacheError::Decode(format!("zstd: {e}")))
 }
 
 #[cfg(not(feature = "zstd"))]

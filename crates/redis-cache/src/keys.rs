@@ -45,7 +45,7 @@ pub fn stable_hash(bytes: &[u8]) -> String {
 ///
 /// `:` and `%` inside a part are percent-encoded, so two different part
 /// lists never give the same key. Structured arguments are hashed with
-/// [`stable_hash`] over their JSON form. Keys longer than
+/// [`stable_hash`] over their canonical JSON form (object keys sorted). Keys longer than
 /// [`max_len`](KeyBuilder::max_len) keep a prefix and end in the hash of
 /// the whole key.
 ///
@@ -86,9 +86,15 @@ impl KeyBuilder {
         self.raw(&encoded)
     }
 
-    /// Adds the [`stable_hash`] of `args`' JSON form (32 hex digits).
+    /// Adds the [`stable_hash`] of `args`' canonical JSON form (32 hex
+    /// digits): JSON with every object's keys in sorted order, so a map
+    /// argument (a `HashMap`, whose iteration order differs between
+    /// processes and even between maps) gives the same key everywhere.
+    /// Sequences keep their order: pass sets as `BTreeSet`, not `HashSet`.
     pub fn hashed<A: Serialize + ?Sized>(self, args: &A) -> Result<Self> {
-        let json = serde_json::to_vec(args).map_err(|e| CacheError::Encode(e.to_string()))?;
+        let value = serde_json::to_value(args).map_err(|e| CacheError::Encode(e.to_string()))?;
+        let mut json = Vec::new();
+        write_canonical(&value, &mut json);
         Ok(self.raw(&stable_hash(&json)))
     }
 
@@ -123,6 +129,44 @@ impl KeyBuilder {
     }
 }
 
+/// `value` as JSON with the keys of every object sorted.
+fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_scalar(&Value::String(key.clone()), out);
+                out.push(b':');
+                write_canonical(item, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => write_scalar(scalar, out),
+    }
+}
+
+/// A JSON scalar as `serde_json` writes it (writing into a `Vec` cannot
+/// fail).
+fn write_scalar(value: &serde_json::Value, out: &mut Vec<u8>) {
+    let _ = serde_json::to_writer(out, value);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +190,43 @@ mod tests {
             .unwrap()
             .build();
         assert_eq!(k, format!("f:{}", stable_hash(br#"[1,"x"]"#)));
+    }
+
+    #[test]
+    fn a_map_argument_hashes_the_same_whatever_its_iteration_order() {
+        // Each HashMap has its own random iteration order: the JSON of two
+        // equal maps differs, the key must not.
+        let pairs: Vec<(String, u32)> = (0..16).map(|i| (format!("k{i}"), i)).collect();
+        let keys: std::collections::HashSet<String> = (0..20)
+            .map(|_| {
+                let map: std::collections::HashMap<String, u32> = pairs.iter().cloned().collect();
+                KeyBuilder::new().hashed(&("f", map)).unwrap().build()
+            })
+            .collect();
+        assert_eq!(keys.len(), 1, "one key for equal maps: {keys:?}");
+        // Nested objects too, and struct fields in any declaration order.
+        #[derive(Serialize)]
+        struct Ab {
+            a: u32,
+            b: std::collections::HashMap<String, u32>,
+        }
+        #[derive(Serialize)]
+        struct Ba {
+            b: std::collections::BTreeMap<String, u32>,
+            a: u32,
+        }
+        let ab = Ab {
+            a: 1,
+            b: pairs.iter().cloned().collect(),
+        };
+        let ba = Ba {
+            b: pairs.iter().cloned().collect(),
+            a: 1,
+        };
+        assert_eq!(
+            KeyBuilder::new().hashed(&ab).unwrap().build(),
+            KeyBuilder::new().hashed(&ba).unwrap().build()
+        );
     }
 
     #[test]

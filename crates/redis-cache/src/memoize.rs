@@ -33,7 +33,8 @@ impl<F, C: Codec> std::fmt::Debug for Memoized<F, C> {
 impl<C: Codec> RedisCache<C> {
     /// Wraps `function` so that calls with equal arguments within `ttl`
     /// (`None`: the default TTL) run it once. Keys are
-    /// `fn:{name}:{stable_hash(JSON of the arguments)}` in this namespace;
+    /// `fn:{name}:{stable_hash(canonical JSON of the arguments)}` in this
+    /// namespace (object keys sorted, so `HashMap` arguments hash alike);
     /// change `name` (e.g. add a version) when the result's shape changes.
     pub fn memoize<F>(
         &self,

@@ -1,4 +1,46 @@
-//! `INFO` parsing for [`RedisCache::server_stats`](crate::RedisCache::server_stats).
+//! The server side: `health_check` (`PING`) and `server_stats` (`INFO`,
+//! parsed here).
+
+use std::time::{Duration, Instant};
+
+use crate::cache::RedisCache;
+use crate::codec::Codec;
+use crate::error::{CacheError, Result};
+use crate::stats::CommandFamily;
+
+impl<C: Codec> RedisCache<C> {
+    /// `PING` under the command timeout; the round trip. Always strict:
+    /// errors are returned whatever the fail-open setting.
+    pub async fn health_check(&self) -> Result<Duration> {
+        let started = Instant::now();
+        let _: String = self.run(CommandFamily::Other, &redis::cmd("PING")).await?;
+        Ok(started.elapsed())
+    }
+
+    /// `INFO stats memory clients keyspace`, parsed (always strict); on a
+    /// cluster, the sum over its primaries.
+    pub async fn server_stats(&self) -> Result<ServerStats> {
+        let cmd = redis::cmd("INFO")
+            .arg("stats")
+            .arg("memory")
+            .arg("clients")
+            .arg("keyspace")
+            .to_owned();
+        // A cluster answers with one text per primary: their sum.
+        let reply: redis::Value = self.run(CommandFamily::Other, &cmd).await?;
+        let texts: Vec<redis::Value> = match reply {
+            redis::Value::Map(pairs) => pairs.into_iter().map(|(_, text)| text).collect(),
+            one => vec![one],
+        };
+        let mut stats = ServerStats::default();
+        for text in texts {
+            let text: String = redis::from_redis_value(text)
+                .map_err(|e| CacheError::Redis(format!("INFO: {e}")))?;
+            stats.add(ServerStats::parse(&text));
+        }
+        Ok(stats)
+    }
+}
 
 /// The server's own view, from `INFO stats memory clients keyspace`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

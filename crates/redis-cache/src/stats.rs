@@ -58,6 +58,17 @@ pub struct CacheStats {
     /// Reads answered by the local tier (feature `local`), not counted in
     /// `hits`, which are Redis hits only.
     pub local_hits: u64,
+    /// Keys of the namespace that Redis reported changed (by any client,
+    /// this one included, or by expiry/eviction) and the local tier
+    /// therefore evicted; a flush counts once. Feature `local`.
+    pub local_invalidations: u64,
+    /// Values read from Redis that did not fill L1 because an
+    /// invalidation of their key arrived while they were on their way
+    /// (the fill race closed). Feature `local`.
+    pub local_fills_discarded: u64,
+    /// Times the tracking connection was lost (or stopped answering) and
+    /// L1 was emptied until it was back. Feature `local`.
+    pub local_resyncs: u64,
     /// Keys `GET`/`MGET` did not find.
     pub misses: u64,
     /// Redis errors (connection, protocol, server replies) — *not* misses.
@@ -241,6 +252,9 @@ impl Counters {
         CacheStats {
             hits: self.total(Count::Hits),
             local_hits: self.total(Count::LocalHits),
+            local_invalidations: 0,
+            local_fills_discarded: 0,
+            local_resyncs: 0,
             misses: self.total(Count::Misses),
             errors: self.total(Count::Errors),
             timeouts: self.total(Count::Timeouts),

@@ -87,7 +87,7 @@ impl Nodes {
             let mut cursor = 0u64;
             let mut n = 0;
             loop {
-                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
                     .arg(cursor)
                     .arg("MATCH")
                     .arg(glob)
@@ -216,6 +216,35 @@ async fn clear_namespace_reaches_every_master_and_spares_other_namespaces() {
     other.set("pre:b", &2u8, None).await.unwrap();
     assert_eq!(other.clear_prefix("pre:").await.unwrap(), 2);
     assert_eq!(other.clear_namespace().await.unwrap(), 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clear_namespace_removes_keys_that_are_not_utf8() {
+    let namespace = support::unique_namespace("cl-bytes");
+    let cache = cluster_cache(namespace.clone()).await;
+    cache.set("text", &1u32, None).await.unwrap();
+    // Written by another client: a key of the namespace that is not UTF-8.
+    let mut raw = redis::cluster::ClusterClient::new(perfect21_testkit::env::redis_cluster_urls())
+        .unwrap()
+        .get_async_connection()
+        .await
+        .unwrap();
+    let mut key = cache.full_key("").into_bytes();
+    key.extend_from_slice(b"\xff\xfe");
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("v")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let removed = cache.clear_namespace().await.unwrap();
+    assert_eq!(removed, 2, "both keys, the non-UTF-8 one included");
+    let left: u64 = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

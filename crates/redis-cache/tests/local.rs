@@ -1,5 +1,6 @@
-//! The local tier: L1 hits counted apart, writes update L1 at once, and
-//! another instance's write or delete evicts the stale L1 entry.
+//! The local tier: reads fill L1, L1 hits are counted apart, a write
+//! evicts this instance's L1 at once, and every writer's change — another
+//! instance's, or any other client's — evicts the stale L1 entry.
 #![cfg(feature = "local")]
 
 mod support;
@@ -30,28 +31,48 @@ async fn until_reads(cache: &RedisCache, key: &str, want: Option<u32>) {
     panic!("{key} never read as {want:?}");
 }
 
+/// Waits (bounded: 5 s) until Redis's invalidations have reached `cache`
+/// `total` times — the sync point after a write, instead of a sleep.
+async fn until_invalidated(cache: &RedisCache, total: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while cache.stats().local_invalidations < total {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{total} invalidations never arrived: {:?}",
+            cache.stats()
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 #[tokio::test]
-async fn local_hits_are_counted_apart_from_redis_hits() {
+async fn reads_fill_l1_writes_evict_it_and_l1_hits_are_counted_apart() {
     let cache = local_cache(&support::unique_namespace("l1")).await;
     cache.set("k", &1u32, None).await.unwrap();
-    assert_eq!(cache.get::<u32>("k").await.unwrap(), Some(1));
+    until_invalidated(&cache, 1).await; // Redis reports this instance's own write too
+    assert_eq!(cache.get::<u32>("k").await.unwrap(), Some(1)); // Redis: a write does not fill L1
+    assert_eq!(cache.get::<u32>("k").await.unwrap(), Some(1)); // L1
     let s = cache.stats();
-    assert_eq!((s.local_hits, s.hits, s.misses), (1, 0, 0));
+    assert_eq!((s.local_hits, s.hits, s.misses), (1, 1, 0));
     assert_eq!(
         s.latency_of(perfect21_redis_cache::CommandFamily::Read)
             .unwrap()
             .count,
-        0
+        1
     );
 
     cache
         .set_many(&[("a", 1u32), ("b", 2)], None)
         .await
         .unwrap();
-    let got: Vec<Option<u32>> = cache.get_many(&["a", "x", "b"]).await.unwrap();
-    assert_eq!(got, vec![Some(1), None, Some(2)]);
+    until_invalidated(&cache, 3).await;
+    for _ in 0..2 {
+        let got: Vec<Option<u32>> = cache.get_many(&["a", "x", "b"]).await.unwrap();
+        assert_eq!(got, vec![Some(1), None, Some(2)]);
+    }
     let s = cache.stats();
-    assert_eq!((s.local_hits, s.hits, s.misses), (3, 0, 1));
+    // First round from Redis (2 hits, 1 miss), second: a and b from L1.
+    assert_eq!((s.local_hits, s.hits, s.misses), (3, 3, 2));
     assert!((s.hit_ratio() - 0.75).abs() < 1e-12);
 
     let v: u32 = cache
@@ -62,6 +83,9 @@ async fn local_hits_are_counted_apart_from_redis_hits() {
         .unwrap();
     assert_eq!((v, cache.stats().local_hits), (1, 4));
 
+    // Read-your-writes: a write evicts this instance's L1 before it returns.
+    cache.set("a", &5u32, None).await.unwrap();
+    assert_eq!(cache.get::<u32>("a").await.unwrap(), Some(5));
     assert!(cache.delete("k").await.unwrap());
     assert_eq!(
         cache.get::<u32>("k").await.unwrap(),
@@ -77,6 +101,7 @@ async fn another_instance_s_writes_evict_stale_entries() {
     let a = local_cache(&namespace).await;
     let b = local_cache(&namespace).await;
     b.set("k", &1u32, None).await.unwrap();
+    until_invalidated(&a, 1).await;
     assert_eq!(a.get::<u32>("k").await.unwrap(), Some(1)); // Redis hit, now in a's L1
     assert_eq!(a.get::<u32>("k").await.unwrap(), Some(1)); // L1 hit
     assert_eq!(a.stats().local_hits, 1);

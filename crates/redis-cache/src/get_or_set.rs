@@ -14,23 +14,32 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, WeakShared};
-use parking_lot::Mutex;
+use futures_util::future::{BoxFuture, Shared, WeakShared};
+use parking_lot::{Mutex, MutexGuard};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cache::RedisCache;
-use crate::codec::{Codec, Times};
+use crate::codec::Codec;
 use crate::error::{CacheError, Result};
+use crate::refresh::now_ms;
 use crate::stats::{CommandFamily, Count, Counters};
 
-type Loaded = std::result::Result<Arc<dyn Any + Send + Sync>, CacheError>;
+/// What a load hands its callers: the value (a `T`, or [`Absent`]) or the
+/// error every caller receives.
+pub(crate) type Loaded = std::result::Result<Arc<dyn Any + Send + Sync>, CacheError>;
 type Load = BoxFuture<'static, Loaded>;
+/// One key's load, shared by every caller of that key.
+pub(crate) type Flight = Shared<Load>;
+
+/// The value of a key that a batch loader (`get_many_or_set`) did not
+/// return.
+pub(crate) struct Absent;
 
 #[derive(Default)]
 pub(crate) struct Flights {
     map: Mutex<HashMap<String, (u64, WeakShared<Load>)>>,
-    refreshing: Mutex<std::collections::HashSet<String>>,
+    pub(crate) refreshing: Mutex<std::collections::HashSet<String>>,
     next_id: AtomicU64,
 }
 
@@ -38,10 +47,68 @@ impl Flights {
     pub(crate) fn len(&self) -> usize {
         self.map.lock().len()
     }
+
+    /// The table, locked for a run of joins and starts (a batch takes its
+    /// keys under one lock, so two batches never split a key's load).
+    pub(crate) fn table(&self) -> Table<'_> {
+        Table {
+            next_id: &self.next_id,
+            map: self.map.lock(),
+        }
+    }
+}
+
+/// The locked flight table.
+pub(crate) struct Table<'a> {
+    next_id: &'a AtomicU64,
+    map: MutexGuard<'a, HashMap<String, (u64, WeakShared<Load>)>>,
+}
+
+impl Table<'_> {
+    /// The load of `full_key` in flight, if some caller still drives it.
+    pub(crate) fn in_flight(&self, full_key: &str) -> Option<Flight> {
+        self.map.get(full_key).and_then(|(_, weak)| weak.upgrade())
+    }
+
+    /// Starts the load of `full_key` made by `start` (given the guard that
+    /// removes its entry when it ends or is dropped) and registers it.
+    pub(crate) fn start<C: Codec>(
+        &mut self,
+        cache: &RedisCache<C>,
+        full_key: String,
+        start: impl FnOnce(Leave<C>) -> Load,
+    ) -> Flight {
+        let id = self.next_id.fetch_add(1, Relaxed);
+        let leave = Leave {
+            cache: cache.clone(),
+            full_key: full_key.clone(),
+            id,
+        };
+        let flight = start(leave).shared();
+        if let Some(weak) = flight.downgrade() {
+            self.map.insert(full_key, (id, weak));
+        }
+        flight
+    }
+}
+
+/// What one caller of a key gets from its load: `None` for [`Absent`].
+pub(crate) fn value_of<T: Clone + 'static>(
+    loaded: &Arc<dyn Any + Send + Sync>,
+) -> Result<Option<T>> {
+    if let Some(value) = loaded.downcast_ref::<T>() {
+        return Ok(Some(value.clone()));
+    }
+    if loaded.is::<Absent>() {
+        return Ok(None);
+    }
+    Err(CacheError::Decode(
+        "a concurrent load of this key asked for another type".into(),
+    ))
 }
 
 /// Removes the table entry of one load when that load ends or is dropped.
-struct Leave<C: Codec> {
+pub(crate) struct Leave<C: Codec> {
     cache: RedisCache<C>,
     full_key: String,
     id: u64,
@@ -56,32 +123,12 @@ impl<C: Codec> Drop for Leave<C> {
     }
 }
 
-/// Ends one background refresh's claim on its key.
-struct Refreshing<C: Codec> {
-    cache: RedisCache<C>,
-    full_key: String,
-}
-
-impl<C: Codec> Drop for Refreshing<C> {
-    fn drop(&mut self) {
-        self.cache
-            .inner
-            .flights
-            .refreshing
-            .lock()
-            .remove(&self.full_key);
-    }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
 /// Runs a loader, catching a panic; counts the run and its failure.
-async fn run_loader<T, F, Fut, E>(counters: &Counters, full_key: &str, loader: F) -> Result<T>
+pub(crate) async fn run_loader<T, F, Fut, E>(
+    counters: &Counters,
+    full_key: &str,
+    loader: F,
+) -> Result<T>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = std::result::Result<T, E>>,
@@ -131,25 +178,15 @@ impl<C: Codec> RedisCache<C> {
             return Ok(value);
         }
         let (load, joined) = {
-            let flights = &self.inner.flights;
-            let mut map = flights.map.lock();
-            match map.get(&full_key).and_then(|(_, weak)| weak.upgrade()) {
+            let mut table = self.inner.flights.table();
+            match table.in_flight(&full_key) {
                 Some(load) => (load, true),
                 None => {
-                    let id = flights.next_id.fetch_add(1, Relaxed);
-                    let leave = Leave {
-                        cache: self.clone(),
-                        full_key: full_key.clone(),
-                        id,
-                    };
-                    let load = self
-                        .clone()
-                        .load(key.to_owned(), ttl, loader, leave)
-                        .boxed()
-                        .shared();
-                    if let Some(weak) = load.downgrade() {
-                        map.insert(full_key, (id, weak));
-                    }
+                    let this = self.clone();
+                    let key = key.to_owned();
+                    let load = table.start(self, full_key, move |leave| {
+                        this.load(key, ttl, loader, leave).boxed()
+                    });
                     (load, false)
                 }
             }
@@ -158,8 +195,10 @@ impl<C: Codec> RedisCache<C> {
             self.inner.counters.add(Count::SingleflightJoins, 1);
         }
         let value = load.await?;
-        (*value).downcast_ref::<T>().cloned().ok_or_else(|| {
-            CacheError::Decode("a concurrent get_or_set of this key asked for another type".into())
+        value_of::<T>(&value)?.ok_or_else(|| {
+            CacheError::Loader(Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(
+                "the loader of a concurrent get_many_or_set returned no value for this key",
+            )))
         })
     }
 
@@ -179,10 +218,13 @@ impl<C: Codec> RedisCache<C> {
         let _leave = leave;
         let full_key = self.full_key(&key);
         let counters = &self.inner.counters;
+        let fence = self.l1_fence(&full_key);
         let raw = self.run_get(&full_key).await;
         match raw {
             Ok(raw) => {
-                if let Some((value, times)) = self.decode_found_fresh::<T>(&full_key, raw).await {
+                if let Some((value, times)) =
+                    self.decode_found_fresh::<T>(&full_key, raw, fence).await
+                {
                     let now = now_ms();
                     let stale = times.fresh_until.is_some_and(|until| now >= until);
                     let early_due = !stale
@@ -208,82 +250,6 @@ impl<C: Codec> RedisCache<C> {
         self.store_loaded(&key, &value, ttl, started.elapsed())
             .await?;
         Ok(Arc::new(value))
-    }
-
-    /// Stores a loaded value; with stale-while-revalidate, with its
-    /// fresh-until time and a TTL extended by the grace.
-    async fn store_loaded<T: Serialize>(
-        &self,
-        key: &str,
-        value: &T,
-        ttl: Option<Duration>,
-        load_time: Duration,
-    ) -> Result<()> {
-        let grace = self.inner.stale_grace;
-        let early = self.inner.early.is_some();
-        let (times, redis_ttl) = match self.ttl_or_default(ttl) {
-            Some(ttl) if grace.is_some() || early => (
-                Times {
-                    fresh_until: Some(
-                        now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
-                    ),
-                    load_ms: early
-                        .then(|| u32::try_from(load_time.as_millis()).unwrap_or(u32::MAX)),
-                },
-                Some(ttl.saturating_add(grace.unwrap_or_default())),
-            ),
-            ttl => (Times::default(), ttl),
-        };
-        match self.encode_with(value, times) {
-            Ok(bytes) => self.set_encoded(key, &bytes, redis_ttl).await,
-            Err(e) if !self.is_fail_open() => Err(e),
-            Err(e) => {
-                tracing::warn!(target: "perfect21.redis_cache", key, error = %e, "loaded value not cached");
-                Ok(())
-            }
-        }
-    }
-
-    /// Runs `loader` in a task of its own and stores its value, unless a
-    /// refresh of this key is already running in this process; whether
-    /// it started one.
-    fn refresh_in_background<T, F, Fut, E>(
-        &self,
-        key: String,
-        ttl: Option<Duration>,
-        loader: F,
-    ) -> bool
-    where
-        T: Serialize + Send + Sync + 'static,
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = std::result::Result<T, E>> + Send + 'static,
-        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
-    {
-        let full_key = self.full_key(&key);
-        if !self
-            .inner
-            .flights
-            .refreshing
-            .lock()
-            .insert(full_key.clone())
-        {
-            return false;
-        }
-        let done = Refreshing {
-            cache: self.clone(),
-            full_key,
-        };
-        tokio::spawn(async move {
-            let this = done.cache.clone();
-            let started = std::time::Instant::now();
-            if let Ok(value) = run_loader(&this.inner.counters, &done.full_key, loader).await {
-                let _ = this
-                    .store_loaded(&key, &value, ttl, started.elapsed())
-                    .await;
-            }
-            drop(done);
-        });
-        true
     }
 
     async fn run_get(&self, full_key: &str) -> Result<Option<Vec<u8>>> {
