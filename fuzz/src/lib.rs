@@ -7,6 +7,8 @@
 //! crate that must contain them; those must unwind, and every other panic
 //! must still abort (it is a finding).
 
+pub mod redis_glob;
+
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, PanicHookInfo, catch_unwind};
 use std::sync::Once;

@@ -57,6 +57,9 @@ pub fn stable_hash(bytes: &[u8]) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct KeyBuilder {
     key: String,
+    /// Whether a part was added (an empty first part leaves `key` empty,
+    /// and the next part still needs its separator).
+    started: bool,
     max_len: Option<usize>,
 }
 
@@ -106,9 +109,10 @@ impl KeyBuilder {
     }
 
     fn raw(mut self, part: &str) -> Self {
-        if !self.key.is_empty() {
+        if self.started {
             self.key.push(':');
         }
+        self.started = true;
         self.key.push_str(part);
         self
     }
@@ -177,6 +181,21 @@ mod tests {
         let b = KeyBuilder::new().part("a").part("b:c").build();
         assert_ne!(a, b);
         assert_eq!(a, "a%3Ab:c");
+    }
+
+    #[test]
+    fn empty_parts_cannot_collide() {
+        // Found by the `redis_keys` fuzz target: an empty first part added
+        // no separator, so ["", "a"] and ["a"] were both "a".
+        let key = |parts: &[&str]| {
+            parts
+                .iter()
+                .fold(KeyBuilder::new(), |b, p| b.part(p))
+                .build()
+        };
+        assert_ne!(key(&["", "a"]), key(&["a"]));
+        assert_ne!(key(&[""]), key(&["", ""]));
+        assert_eq!(key(&["", "a"]), ":a");
     }
 
     #[test]
