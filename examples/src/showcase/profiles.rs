@@ -2,15 +2,17 @@
 //! bounded by bytes) → Redis → Postgres, with perfect21-batch coalescing at
 //! both remote tiers:
 //!
-//! 1. concurrent L1 misses go to the `redis_mget` keyed batcher: one `MGET`
-//!    (perfect21-redis-cache `get_many`) for all of them;
-//! 2. the ids Redis lacks go through `get_or_set` (TTL, single-flight: a key
-//!    missed by two batches at once is still loaded once), whose loader
-//!    submits to the `users_by_id` keyed batcher: one `WHERE id = ANY($1)`
-//!    through pg-stats for all concurrent loads.
+//! 1. concurrent L1 misses go to the `redis_mget` keyed batcher: one
+//!    perfect21-redis-cache `get_many_or_set` for all of them — one `MGET`;
+//! 2. the ids Redis lacks go to its loader in one call (TTL, single-flight:
+//!    a key missed by two batches at once is still loaded once), which
+//!    submits them to the `users_by_id` keyed batcher: one
+//!    `WHERE id = ANY($1)` through pg-stats for all concurrent loads; the
+//!    loaded users are stored with one pipelined `SET`.
 //!
 //! With caching off, every request is one `WHERE id = $1`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
@@ -101,41 +103,38 @@ pub fn batcher(db: SharedDb) -> Result<UserBatcher> {
     .map_err(|e| anyhow!("batcher: {e}"))
 }
 
-/// The Redis read path: concurrent L1 misses become one `MGET`; the ids it
-/// lacks are loaded through `get_or_set` → [`batcher`] → Postgres.
+/// The Redis read path: concurrent L1 misses become one
+/// `get_many_or_set` — one `MGET`, the ids it lacks loaded through
+/// [`batcher`] → Postgres in one loader call, one pipelined `SET`.
 pub fn redis_batcher(redis: RedisCache, users: UserBatcher) -> Result<UserBatcher> {
     KeyedBatcher::builder(move |ids: Vec<i64>| {
         let (redis, users) = (redis.clone(), users.clone());
         async move {
             let keys: Vec<String> = ids.iter().map(|id| key(*id)).collect();
+            let id_of: HashMap<String, i64> =
+                keys.iter().cloned().zip(ids.iter().copied()).collect();
+            // A cached "no such user" (`None`) is an answer too.
             let cached: Vec<Option<Option<User>>> = redis
-                .get_many(&keys)
+                .get_many_or_set(&keys, None, move |missing: Vec<String>| async move {
+                    let loads = missing.into_iter().map(|key| {
+                        let users = users.clone();
+                        let id = id_of.get(&key).copied();
+                        async move {
+                            let id = id.ok_or_else(|| format!("no id for key {key}"))?;
+                            let user = users.load(id).await.map_err(|e| e.to_string())?;
+                            Ok::<_, String>((key, user))
+                        }
+                    });
+                    futures_util::future::try_join_all(loads).await
+                })
                 .await
-                .map_err(|e| Arc::<str>::from(format!("redis MGET: {e}")))?;
-            let mut found = Vec::with_capacity(ids.len());
-            let mut loads = Vec::new();
-            for ((id, key), hit) in ids.into_iter().zip(keys).zip(cached) {
-                match hit {
-                    // A cached "no such user" is an answer too.
-                    Some(user) => found.extend(user.map(|u| (id, u))),
-                    None => {
-                        let (redis, users) = (redis.clone(), users.clone());
-                        loads.push(async move {
-                            let user = redis
-                                .get_or_set(&key, None, move || async move {
-                                    users.load(id).await.map_err(|e| e.to_string())
-                                })
-                                .await
-                                .map_err(|e| Arc::<str>::from(format!("{e}")))?;
-                            Ok::<_, Arc<str>>(user.map(|u| (id, u)))
-                        });
-                    }
-                }
-            }
-            for loaded in futures_util::future::join_all(loads).await {
-                found.extend(loaded?);
-            }
-            Ok::<_, Arc<str>>(found)
+                .map_err(|e| Arc::<str>::from(format!("redis get_many_or_set: {e}")))?;
+            Ok::<_, Arc<str>>(
+                ids.into_iter()
+                    .zip(cached)
+                    .filter_map(|(id, hit)| hit.flatten().map(|user| (id, user)))
+                    .collect::<Vec<_>>(),
+            )
         }
     })
     .name("redis_mget")
