@@ -16,7 +16,6 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo, Slot};
 use redis::{Cmd, Value};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cache::RedisCache;
@@ -71,23 +70,19 @@ impl<C: Codec> RedisCache<C> {
     }
 
     /// `set_many` on a cluster: one pipeline of `SET … PX` per slot,
-    /// concurrently; values encoded (and checked) before anything is sent.
-    pub(crate) async fn cluster_set_many<K: AsRef<str>, T: Serialize>(
+    /// concurrently (values encoded, and checked, by the caller).
+    pub(crate) async fn cluster_set_many(
         &self,
-        items: &[(K, T)],
+        items: &[(&str, Vec<u8>)],
         ttl: Option<Duration>,
     ) -> Result<()> {
-        let encoded = items
-            .iter()
-            .map(|(_, value)| self.encode(value))
-            .collect::<Result<Vec<Vec<u8>>>>()?;
-        let groups = by_slot(items.iter().map(|(k, _)| self.full_key(k.as_ref())));
+        let groups = by_slot(items.iter().map(|(k, _)| self.full_key(k)));
         let results = join_all(groups.iter().map(|group| {
             let mut pipe = redis::pipe();
             let mut bytes = 0u64;
             for &i in group {
-                bytes += encoded[i].len() as u64;
-                pipe.add_command(self.set_cmd(self.ns_key(items[i].0.as_ref()), &encoded[i], ttl))
+                bytes += items[i].1.len() as u64;
+                pipe.add_command(self.set_cmd(self.ns_key(items[i].0), &items[i].1, ttl))
                     .ignore();
             }
             async move {

@@ -94,10 +94,17 @@ impl KeyBuilder {
     /// argument (a `HashMap`, whose iteration order differs between
     /// processes and even between maps) gives the same key everywhere.
     /// Sequences keep their order: pass sets as `BTreeSet`, not `HashSet`.
+    /// Arguments that JSON values cannot hold (integers beyond 64 bits)
+    /// are hashed in their serialisation order instead.
     pub fn hashed<A: Serialize + ?Sized>(self, args: &A) -> Result<Self> {
-        let value = serde_json::to_value(args).map_err(|e| CacheError::Encode(e.to_string()))?;
-        let mut json = Vec::new();
-        write_canonical(&value, &mut json);
+        let json = match serde_json::to_value(args) {
+            Ok(value) => {
+                let mut json = Vec::new();
+                write_canonical(&value, &mut json);
+                json
+            }
+            Err(_) => serde_json::to_vec(args).map_err(|e| CacheError::Encode(e.to_string()))?,
+        };
         Ok(self.raw(&stable_hash(&json)))
     }
 
@@ -181,6 +188,18 @@ mod tests {
         let b = KeyBuilder::new().part("a").part("b:c").build();
         assert_ne!(a, b);
         assert_eq!(a, "a%3Ab:c");
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_still_hash() {
+        // Review finding: the canonical form went through `Value`, which
+        // holds no u128 above u64::MAX, and the key failed to build.
+        let a = KeyBuilder::new().hashed(&(u128::MAX, "x")).unwrap().build();
+        let b = KeyBuilder::new()
+            .hashed(&(u128::MAX - 1, "x"))
+            .unwrap()
+            .build();
+        assert_ne!(a, b);
     }
 
     #[test]

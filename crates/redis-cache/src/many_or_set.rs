@@ -3,7 +3,7 @@
 //! key shared with `get_or_set`.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,9 +31,14 @@ impl<C: Codec> RedisCache<C> {
     /// `get_many_or_set`, in this process) is awaited, not loaded again.
     /// `loader` returns `(key, value)` pairs; a key it leaves out reads as
     /// `None` and nothing is stored for it (pairs for keys not asked for
-    /// are ignored). Counted exactly as `get_many` then `set_many` would:
-    /// each key once as a hit or a miss, one loader run per call that
-    /// needed one.
+    /// are ignored; a key answered twice keeps the last value). Each
+    /// distinct key this call reads counts once as a hit or a miss, a key
+    /// it joined counts as a single-flight join, one loader run per call
+    /// that needed one, one set per value stored.
+    ///
+    /// A loaded value that cannot be stored (too large, a failing
+    /// `Serialize`) is still returned; the others are stored; in strict
+    /// mode the call then fails with that error.
     ///
     /// A failing (or panicking) loader fails the call of every caller
     /// waiting on its keys, and nothing is cached. In fail-open mode a
@@ -87,11 +92,10 @@ impl<C: Codec> RedisCache<C> {
         {
             let mut table = self.inner.flights.table();
             let mut claimed: Vec<(&str, String)> = Vec::new();
+            let mut seen: HashSet<&str> = HashSet::with_capacity(pending.len());
             let mut joins = 0;
             for (i, full) in &pending {
-                if flight_of.contains_key(full.as_str())
-                    || claimed.iter().any(|(f, _)| *f == full.as_str())
-                {
+                if !seen.insert(full.as_str()) {
                     continue;
                 }
                 match table.in_flight(full) {
@@ -165,19 +169,37 @@ impl<C: Codec> RedisCache<C> {
             return Ok(Arc::new(batch));
         }
         let label = missing.first().cloned().unwrap_or_default();
-        let wanted: std::collections::HashSet<String> = missing.iter().cloned().collect();
-        let loaded = run_loader(&self.inner.counters, &label, move || loader(missing)).await?;
-        let loaded: Vec<(String, T)> = loaded
-            .into_iter()
-            .filter(|(key, _)| wanted.contains(key))
-            .collect();
-        match self.set_many(&loaded, ttl).await {
-            Ok(()) => {}
-            Err(e) if !self.is_fail_open() => return Err(e),
-            Err(e) => {
-                tracing::warn!(target: "perfect21.redis_cache", error = %e, "loaded values not cached");
+        let wanted: HashSet<String> = missing.iter().cloned().collect();
+        let answered = run_loader(&self.inner.counters, &label, move || loader(missing)).await?;
+        // One value per key asked for (a key answered twice: the last).
+        let mut loaded: HashMap<String, T> = HashMap::new();
+        for (key, value) in answered {
+            if wanted.contains(&key) {
+                loaded.insert(key, value);
             }
         }
+        // Each value encoded once; one that cannot be (too large, a failing
+        // `Serialize`) is returned but not stored, and the rest still are.
+        let mut encoded: Vec<(&str, Vec<u8>)> = Vec::with_capacity(loaded.len());
+        let mut refused = None;
+        for (key, value) in &loaded {
+            match self.encode(value) {
+                Ok(bytes) => encoded.push((key, bytes)),
+                Err(e) => {
+                    tracing::warn!(target: "perfect21.redis_cache", key = %key, error = %e, "loaded value not cached");
+                    refused.get_or_insert(e);
+                }
+            }
+        }
+        let stored = self.set_many_encoded(&encoded, ttl).await;
+        match refused.map_or(stored, Err) {
+            Err(e) if !self.is_fail_open() => return Err(e),
+            Err(e) => {
+                tracing::warn!(target: "perfect21.redis_cache", error = %e, "loaded values not all cached");
+            }
+            Ok(()) => {}
+        }
+        drop(encoded);
         for (key, value) in loaded {
             batch.insert(key, Arc::new(value));
         }

@@ -63,8 +63,9 @@ pub struct CacheStats {
     /// therefore evicted; a flush counts once. Feature `local`.
     pub local_invalidations: u64,
     /// Values read from Redis that did not fill L1 because an
-    /// invalidation of their key arrived while they were on their way
-    /// (the fill race closed). Feature `local`.
+    /// invalidation arrived while they were on their way: of their key, of
+    /// a key sharing its stripe (1 in 1024), a clear, or a lost tracking
+    /// connection (the fill race closed). Feature `local`.
     pub local_fills_discarded: u64,
     /// Times the tracking connection was lost (or stopped answering) and
     /// L1 was emptied until it was back. Feature `local`.

@@ -118,6 +118,19 @@ impl<C: Codec> RedisCache<C> {
         items: &[(K, T)],
         ttl: Option<Duration>,
     ) -> Result<()> {
+        let encoded = items
+            .iter()
+            .map(|(key, value)| Ok((key.as_ref(), self.encode(value)?)))
+            .collect::<Result<Vec<(&str, Vec<u8>)>>>()?;
+        self.set_many_encoded(&encoded, ttl).await
+    }
+
+    /// [`set_many`](Self::set_many) of values already encoded.
+    pub(crate) async fn set_many_encoded(
+        &self,
+        items: &[(&str, Vec<u8>)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
         if items.is_empty() {
             return Ok(());
         }
@@ -128,15 +141,14 @@ impl<C: Codec> RedisCache<C> {
         let mut pipe = redis::pipe();
         let mut bytes_total = 0u64;
         let mut written = Vec::with_capacity(if self.has_local() { items.len() } else { 0 });
-        for (key, value) in items {
-            let bytes = self.encode(value)?;
+        for (key, bytes) in items {
             bytes_total += bytes.len() as u64;
             if self.has_local() {
-                let full = self.full_key(key.as_ref());
-                pipe.add_command(self.set_cmd(&full, &bytes, ttl)).ignore();
+                let full = self.full_key(key);
+                pipe.add_command(self.set_cmd(&full, bytes, ttl)).ignore();
                 written.push(full);
             } else {
-                pipe.add_command(self.set_cmd(self.ns_key(key.as_ref()), &bytes, ttl))
+                pipe.add_command(self.set_cmd(self.ns_key(key), bytes, ttl))
                     .ignore();
             }
         }

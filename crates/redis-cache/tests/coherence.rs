@@ -191,3 +191,68 @@ async fn a_lost_tracking_connection_empties_l1_and_tracking_comes_back() {
     redis_cli(&[b"SET", cache.full_key("k").as_bytes(), &stored(2)]);
     until_all_read(&[&cache], "k", Some(2)).await;
 }
+
+#[tokio::test]
+async fn a_fail_open_build_with_a_local_tier_starts_while_redis_is_down() {
+    // Review finding: the tier's tracking connection made `build()` fail
+    // although a fail-open cache never waits for the server.
+    let down = "redis://127.0.0.1:1";
+    let cache = RedisCache::builder()
+        .url(down)
+        .namespace("down")
+        .local_tier(1 << 20, Duration::from_secs(60))
+        .connect_timeout(Duration::from_millis(200))
+        .command_timeout(Duration::from_millis(200))
+        .build()
+        .await
+        .expect("fail-open: builds while Redis is down");
+    assert_eq!(cache.get::<u32>("k").await.unwrap(), None);
+    assert_eq!(cache.stats().local_hits, 0);
+    assert!(
+        RedisCache::builder()
+            .url(down)
+            .namespace("down")
+            .local_tier(1 << 20, Duration::from_secs(60))
+            .connect_timeout(Duration::from_millis(200))
+            .fail_open(false)
+            .build()
+            .await
+            .is_err(),
+        "strict: tracking must be on before build() returns"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_tracking_task_is_gone_l1_is_emptied_and_never_filled_again() {
+    // Review finding: a cache built in a runtime that is then shut down
+    // keeps a tier whose tracking task died with it; L1 went on filling
+    // with nothing left to invalidate it.
+    let namespace = support::unique_namespace("orphan");
+    let cache = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let cache = rt.block_on(async {
+            let cache = instance(&namespace).await;
+            cache.set("k", &1u32, None).await.unwrap();
+            hold_in_l1(&cache, "k", 1).await;
+            cache
+        });
+        drop(rt);
+        cache
+    })
+    .join()
+    .unwrap();
+    let s = cache.stats();
+    assert_eq!(s.local_resyncs, 1, "the task's end empties L1: {s:?}");
+    // Its data connection died with that runtime too: the read fails or
+    // misses, but it is never an L1 hit.
+    let before = cache.stats().local_hits;
+    let _ = cache.get::<u32>("k").await;
+    assert_eq!(
+        cache.stats().local_hits,
+        before,
+        "nothing is served from an L1 nobody invalidates"
+    );
+}

@@ -12,6 +12,16 @@ use perfect21_redis_cache::{CacheError, CommandFamily};
 use tokio::sync::{Notify, oneshot};
 
 type Calls = Arc<Mutex<Vec<Vec<String>>>>;
+
+/// Yields until `done()` (bounded: 10 s, so a regression fails instead of
+/// hanging).
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        tokio::task::yield_now().await;
+    }
+}
 type Answer = futures_util::future::Ready<Result<Vec<(String, usize)>, std::io::Error>>;
 
 /// A loader that records the keys it is given and answers `len(key)` for
@@ -122,9 +132,10 @@ async fn overlapping_callers_load_each_key_once() {
         tokio::spawn(async move { cache.get_many_or_set(&["2", "3", "4"], None, loader).await })
     };
     // The second caller joins 2 and 3 and loads only 4.
-    while calls.lock().unwrap().is_empty() {
-        tokio::task::yield_now().await;
-    }
+    until("the second loader ran", || {
+        !calls.lock().unwrap().is_empty()
+    })
+    .await;
     // get_or_set joins the batch's flight of key 1 too.
     let joiner = {
         let cache = cache.clone();
@@ -136,9 +147,7 @@ async fn overlapping_callers_load_each_key_once() {
                 .await
         })
     };
-    while cache.stats().singleflight_joins < 3 {
-        tokio::task::yield_now().await;
-    }
+    until("three joins", || cache.stats().singleflight_joins >= 3).await;
     gate.notify_one();
     assert_eq!(
         first.await.unwrap().unwrap(),
@@ -180,9 +189,10 @@ async fn a_batch_joins_get_or_set_and_an_absent_key_fails_a_get_or_set_joiner() 
         let loader = recording(&calls);
         tokio::spawn(async move { cache.get_many_or_set(&["x", "none-y"], None, loader).await })
     };
-    while calls.lock().unwrap().is_empty() {
-        tokio::task::yield_now().await;
-    }
+    until("the second loader ran", || {
+        !calls.lock().unwrap().is_empty()
+    })
+    .await;
     gate.notify_one();
     assert_eq!(single.await.unwrap().unwrap(), 7);
     assert_eq!(batch.await.unwrap().unwrap(), vec![Some(7), None]);
@@ -217,9 +227,10 @@ async fn a_batch_joins_get_or_set_and_an_absent_key_fails_a_get_or_set_joiner() 
                 .await
         })
     };
-    while cache.stats().singleflight_joins == joins {
-        tokio::task::yield_now().await;
-    }
+    until("the get_or_set joined", || {
+        cache.stats().singleflight_joins > joins
+    })
+    .await;
     gate.notify_one();
     assert_eq!(batch.await.unwrap().unwrap(), vec![None]);
     assert!(matches!(joiner.await.unwrap(), Err(CacheError::Loader(_))));
@@ -295,4 +306,70 @@ async fn a_call_dropped_mid_load_leaves_no_key_blocked() {
         .await
         .unwrap();
     assert_eq!(got, vec![Some(2), Some(2)]);
+}
+
+#[tokio::test]
+async fn values_that_cannot_be_stored_do_not_keep_the_others_out() {
+    // Review findings: one oversize loaded value kept the whole batch out
+    // of Redis (fail-open) and a key answered twice was stored twice.
+    let cache = support::builder("mos-size")
+        .max_value_size(256)
+        .command_timeout(support::CORRECTNESS_TIMEOUT)
+        .build()
+        .await
+        .unwrap();
+    let got = cache
+        .get_many_or_set(&["small", "big"], None, |keys: Vec<String>| async move {
+            let mut answer: Vec<(String, String)> = keys
+                .into_iter()
+                .map(|k| {
+                    let v = if k == "big" {
+                        "x".repeat(1000)
+                    } else {
+                        "s".to_owned()
+                    };
+                    (k, v)
+                })
+                .collect();
+            answer.push(("small".to_owned(), "s2".to_owned()));
+            answer.push(("not-asked".to_owned(), "n".to_owned()));
+            Ok::<_, std::io::Error>(answer)
+        })
+        .await
+        .unwrap();
+    assert_eq!(got, vec![Some("s2".to_owned()), Some("x".repeat(1000))]);
+    assert_eq!(
+        cache.get::<String>("small").await.unwrap().as_deref(),
+        Some("s2"),
+        "the value that fits is stored, once, the last answer winning"
+    );
+    assert_eq!(cache.stats().sets, 1);
+    assert_eq!(cache.get::<String>("not-asked").await.unwrap(), None);
+
+    let strict = support::builder("mos-size-strict")
+        .max_value_size(256)
+        .fail_open(false)
+        .build()
+        .await
+        .unwrap();
+    let refused = strict
+        .get_many_or_set(&["small", "big"], None, |keys: Vec<String>| async move {
+            Ok::<_, std::io::Error>(keys.into_iter().map(|k| {
+                let v = if k == "big" {
+                    "x".repeat(1000)
+                } else {
+                    "s".to_owned()
+                };
+                (k, v)
+            }))
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(CacheError::ValueTooLarge { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        strict.get::<String>("small").await.unwrap().as_deref(),
+        Some("s")
+    );
 }

@@ -119,11 +119,12 @@ impl<C: Codec> RedisCacheBuilder<C> {
             }
         };
         #[cfg(feature = "local")]
-        let (local_namespace, local_redactor, local_options, timeouts) = (
+        let (local_namespace, local_redactor, local_options, timeouts, fail_open) = (
             namespace.clone(),
             redactor.clone(),
             self.local,
             (self.connect_timeout, self.command_timeout),
+            self.fail_open,
         );
         let mut inner = self.inner(
             crate::backend::Backend::Manager(connection),
@@ -135,9 +136,10 @@ impl<C: Codec> RedisCacheBuilder<C> {
         inner.wrap_timeout = url_client.is_none();
         #[cfg(feature = "local")]
         if let (Some(options), Some(client)) = (local_options, url_client.take()) {
-            let local = crate::local::Local::start(&client, &local_namespace, options, timeouts)
-                .await
-                .map_err(|e| CacheError::Redis(local_redactor.scrub(&e.to_string())))?;
+            let local =
+                crate::local::Local::start(&client, &local_namespace, options, timeouts, fail_open)
+                    .await
+                    .map_err(|e| CacheError::Redis(local_redactor.scrub(&e.to_string())))?;
             inner.local = Some(local);
         }
         let _ = url_client;
@@ -164,7 +166,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
         if self.local.is_some() {
             return Err(CacheError::config(
                 "local_tier",
-                "is not available on a cluster (its invalidation uses plain pub/sub)",
+                "is not available on a cluster (its tracking connection is per server)",
             ));
         }
         let redactor = Redactor::many(&urls);

@@ -256,8 +256,9 @@ impl<C: Codec> RedisCacheBuilder<C> {
         self
     }
 
-    /// Refuses to store values larger than this after encoding and
-    /// compression (1 byte – 512 MiB, default 16 MiB).
+    /// Refuses to store values larger than this, before compression and
+    /// after (1 byte – 512 MiB, default 16 MiB); a reader decodes no
+    /// payload larger than this, whatever a stored length claims.
     pub fn max_value_size(mut self, bytes: usize) -> Self {
         self.max_value_size = bytes;
         self

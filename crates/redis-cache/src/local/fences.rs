@@ -8,12 +8,16 @@
 //! invalidation stream is down: no fence is handed out, so nothing fills
 //! L1 that no invalidation would reach.
 //!
-//! A fill checks its fence, inserts, and checks again; an invalidation
-//! voids, then evicts. So either the fill's second check sees the void (and
-//! the fill evicts its own insert) or the void comes after the insert in
-//! the atomics' single total order, and the eviction that follows it
-//! removes the insert. Two keys that share a stripe cost each other a
-//! fill now and then, never a stale value.
+//! A fill checks its fence, inserts, and (after a `SeqCst` fence) checks
+//! again; an invalidation voids, then (after a `SeqCst` fence) evicts. The
+//! two fences order the insert and the void: either the fill's second
+//! check sees the void (and the fill evicts its own insert) or the void's
+//! fence comes after the fill's, so the eviction that follows it sees, and
+//! removes, the insert. Between the insert and that eviction a reader may
+//! be served the value the invalidation is about to remove — the same
+//! window every L1 has before its invalidation arrives. Two keys that
+//! share a stripe cost each other a fill now and then, never a stale
+//! value.
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 

@@ -56,6 +56,7 @@ impl Tier {
     /// A key of the namespace changed (reported by Redis, or written here).
     fn forget(&self, key: &str) {
         self.fences.void_key(key);
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         self.l1.invalidate(key);
     }
 
@@ -93,6 +94,7 @@ impl Local {
         namespace: &str,
         options: LocalOptions,
         (connect_timeout, command_timeout): (Duration, Duration),
+        fail_open: bool,
     ) -> redis::RedisResult<Self> {
         let l1: L1 = Cache::builder()
             .max_capacity(options.max_bytes)
@@ -109,8 +111,17 @@ impl Local {
             resyncs: AtomicU64::new(0),
         });
         let tracker = tracking::Tracker::new(client, namespace, connect_timeout, command_timeout)?;
-        let link = tracker.connect().await?;
-        tier.fences.listening();
+        // Strict: tracking must be on before `build()` returns. Fail-open:
+        // a server that is down leaves L1 empty (no fills) until the task
+        // connects.
+        let link = match tracker.connect().await {
+            Ok(link) => {
+                tier.fences.listening();
+                Some(link)
+            }
+            Err(e) if !fail_open => return Err(e),
+            Err(_) => None,
+        };
         let listener = tokio::spawn(tracker.run(Arc::clone(&tier), link)).abort_handle();
         Ok(Self { tier, listener })
     }
@@ -133,6 +144,10 @@ impl Local {
             return;
         }
         tier.l1.insert(key.to_owned(), Arc::from(bytes));
+        // The map's own synchronisation is acquire/release: this fence and
+        // the one in `forget` put the insert and the void in one total
+        // order with the checks (see `fences`).
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         if !tier.fences.holds(&fence) {
             tier.l1.invalidate(key);
             tier.fills_discarded.fetch_add(1, Relaxed);

@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, Value};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use super::Tier;
 
-/// How often the tracking connection is pinged: a connection that stops
-/// answering is treated as lost (L1 emptied) within this plus the command
-/// timeout.
+/// How often the tracking connection is pinged, and how long a ping may
+/// take: a connection that stops answering is treated as lost (L1
+/// emptied) within two of these.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Pause between reconnection attempts.
 const RETRY: Duration = Duration::from_millis(200);
@@ -86,12 +87,17 @@ impl Tracker {
     }
 
     /// Evicts what Redis reports until the link is lost; then empties L1,
-    /// reconnects and starts over, for as long as the tier lives.
-    pub(super) async fn run(self, tier: Arc<Tier>, first: Link) {
-        let mut link = Some(first);
+    /// reconnects and starts over, for as long as the tier lives. `first`
+    /// is `None` when the tier starts without tracking (a fail-open build
+    /// while Redis is down): it connects here. However the task ends —
+    /// the tier dropped, its runtime shut down, a panic — L1 is emptied
+    /// and no read fills it again.
+    pub(super) async fn run(self, tier: Arc<Tier>, first: Option<Link>) {
+        let _deaf_on_exit = DeafOnExit(Arc::clone(&tier));
+        let mut link = first;
         loop {
             let Link {
-                mut connection,
+                connection,
                 mut pushes,
             } = match link.take() {
                 Some(link) => link,
@@ -108,6 +114,9 @@ impl Tracker {
             };
             let mut heartbeat = tokio::time::interval(HEARTBEAT);
             heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The ping in flight, polled beside the pushes (a slow reply
+            // never holds an invalidation back) under its own bound.
+            let mut ping: Option<BoxFuture<'static, bool>> = None;
             loop {
                 tokio::select! {
                     push = pushes.recv() => match push {
@@ -118,17 +127,42 @@ impl Tracker {
                         Some(_) => {}
                         None => break,
                     },
-                    _ = heartbeat.tick() => {
-                        let ping = redis::cmd("PING").query_async::<Value>(&mut connection).await;
-                        if ping.is_err() {
+                    answered = async {
+                        match ping.as_mut() {
+                            Some(ping) => ping.await,
+                            None => std::future::pending().await,
+                        }
+                    }, if ping.is_some() => {
+                        ping = None;
+                        if !answered {
                             break;
                         }
+                    }
+                    _ = heartbeat.tick(), if ping.is_none() => {
+                        let mut connection = connection.clone();
+                        ping = Some(Box::pin(async move {
+                            let ping = redis::cmd("PING");
+                            let reply = tokio::time::timeout(
+                                HEARTBEAT,
+                                ping.query_async::<Value>(&mut connection),
+                            );
+                            matches!(reply.await, Ok(Ok(_)))
+                        }));
                     }
                 }
             }
             tracing::warn!(target: "perfect21.redis_cache", prefix = %self.prefix, "local-tier tracking connection lost; L1 emptied until it is back");
             tier.deaf();
         }
+    }
+}
+
+/// Empties L1 and stops its fills when the tracking task ends.
+struct DeafOnExit(Arc<Tier>);
+
+impl Drop for DeafOnExit {
+    fn drop(&mut self) {
+        self.0.deaf();
     }
 }
 
