@@ -12,18 +12,6 @@ use std::time::{Duration, Instant};
 
 use perfect21_redis_cache::RedisCache;
 
-async fn instance(namespace: &str) -> RedisCache {
-    RedisCache::builder()
-        .url(perfect21_testkit::env::redis_url())
-        .namespace(namespace)
-        .local_tier(1 << 20, Duration::from_secs(3600))
-        .fail_open(false)
-        .command_timeout(support::CORRECTNESS_TIMEOUT)
-        .build()
-        .await
-        .expect("build cache with a local tier")
-}
-
 /// `redis-cli -u $REDIS_URL args…`, which must succeed: the write is
 /// acknowledged when it returns.
 fn redis_cli(args: &[&[u8]]) {
@@ -96,7 +84,10 @@ async fn until_all_read(instances: &[&RedisCache], key: &str, want: Option<u32>)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_by_redis_cli_evict_every_instance_s_l1() {
     let namespace = support::unique_namespace("coherent");
-    let (a, b) = (instance(&namespace).await, instance(&namespace).await);
+    let (a, b) = (
+        support::local_cache(&namespace).await,
+        support::local_cache(&namespace).await,
+    );
     let key = a.full_key("k");
     a.set("k", &1u32, None).await.unwrap();
     hold_in_l1(&a, "k", 1).await;
@@ -121,7 +112,10 @@ async fn writes_by_redis_cli_evict_every_instance_s_l1() {
 async fn staleness_after_a_redis_cli_write_is_measured() {
     const ROUNDS: usize = 40;
     let namespace = support::unique_namespace("stale");
-    let (a, b) = (instance(&namespace).await, instance(&namespace).await);
+    let (a, b) = (
+        support::local_cache(&namespace).await,
+        support::local_cache(&namespace).await,
+    );
     let key = a.full_key("k");
     let mut staleness = Vec::with_capacity(ROUNDS);
     for round in 0..ROUNDS as u32 {
@@ -144,7 +138,7 @@ async fn staleness_after_a_redis_cli_write_is_measured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_tracking_connection_empties_l1_and_tracking_comes_back() {
     let namespace = support::unique_namespace("resync");
-    let cache = instance(&namespace).await;
+    let cache = support::local_cache(&namespace).await;
     cache.set("k", &1u32, None).await.unwrap();
     hold_in_l1(&cache, "k", 1).await;
 
@@ -234,7 +228,7 @@ async fn when_the_tracking_task_is_gone_l1_is_emptied_and_never_filled_again() {
             .build()
             .unwrap();
         let cache = rt.block_on(async {
-            let cache = instance(&namespace).await;
+            let cache = support::local_cache(&namespace).await;
             cache.set("k", &1u32, None).await.unwrap();
             hold_in_l1(&cache, "k", 1).await;
             cache

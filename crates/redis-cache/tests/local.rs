@@ -9,17 +9,6 @@ use std::time::Duration;
 
 use perfect21_redis_cache::{CacheError, RedisCache};
 
-async fn local_cache(namespace: &str) -> RedisCache {
-    RedisCache::builder()
-        .url(perfect21_testkit::env::redis_url())
-        .namespace(namespace)
-        .local_tier(1 << 20, Duration::from_secs(600))
-        .fail_open(false)
-        .build()
-        .await
-        .expect("build cache with a local tier")
-}
-
 /// Reads `key` through `cache` until it returns `want` (bounded: 5 s).
 async fn until_reads(cache: &RedisCache, key: &str, want: Option<u32>) {
     for _ in 0..5000 {
@@ -47,7 +36,7 @@ async fn until_invalidated(cache: &RedisCache, total: u64) {
 
 #[tokio::test]
 async fn reads_fill_l1_writes_evict_it_and_l1_hits_are_counted_apart() {
-    let cache = local_cache(&support::unique_namespace("l1")).await;
+    let cache = support::local_cache(&support::unique_namespace("l1")).await;
     cache.set("k", &1u32, None).await.unwrap();
     until_invalidated(&cache, 1).await; // Redis reports this instance's own write too
     assert_eq!(cache.get::<u32>("k").await.unwrap(), Some(1)); // Redis: a write does not fill L1
@@ -98,8 +87,8 @@ async fn reads_fill_l1_writes_evict_it_and_l1_hits_are_counted_apart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_instance_s_writes_evict_stale_entries() {
     let namespace = support::unique_namespace("l1x");
-    let a = local_cache(&namespace).await;
-    let b = local_cache(&namespace).await;
+    let a = support::local_cache(&namespace).await;
+    let b = support::local_cache(&namespace).await;
     b.set("k", &1u32, None).await.unwrap();
     until_invalidated(&a, 1).await;
     assert_eq!(a.get::<u32>("k").await.unwrap(), Some(1)); // Redis hit, now in a's L1

@@ -54,6 +54,22 @@ pub(crate) async fn cache(tag: &str) -> RedisCache {
         .expect("build cache")
 }
 
+/// A strict cache with a local tier (1 MiB, 1 h: only invalidations evict)
+/// on `REDIS_URL` under `namespace`, which instances share to see each
+/// other's writes.
+#[cfg(feature = "local")]
+pub(crate) async fn local_cache(namespace: &str) -> RedisCache {
+    RedisCache::builder()
+        .url(perfect21_testkit::env::redis_url())
+        .namespace(namespace)
+        .local_tier(1 << 20, std::time::Duration::from_secs(3600))
+        .fail_open(false)
+        .command_timeout(CORRECTNESS_TIMEOUT)
+        .build()
+        .await
+        .expect("build cache with a local tier")
+}
+
 /// A raw connection to `url`, for writing what the cache would not.
 pub(crate) async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url)
