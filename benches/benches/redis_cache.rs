@@ -12,7 +12,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::future::join_all;
 use perfect21_benches::redis_cache::{
-    Record, batch_keys, full_key, raw_get, raw_get_many, raw_set, setup,
+    NAMESPACE, Record, batch_keys, full_key, raw_get, raw_get_many, raw_set, setup,
 };
 use perfect21_benches::service_url;
 
@@ -103,6 +103,115 @@ fn benches(c: &mut Criterion) {
         });
         group.finish();
     }
+
+    // Filling 100 keys that Redis lacks (fresh keys each iteration, a
+    // 60 s TTL): get_many_or_set — one MGET, one loader call, one SET
+    // pipeline — beside get_many then get_or_set per missing key (a GET
+    // and a SET each: the pattern without the primitive) and beside the
+    // hand-written raw equivalent (MGET, then a pipeline of SET PX).
+    let fresh = std::sync::atomic::AtomicUsize::new(0);
+    let next_keys = || {
+        let start = fresh.fetch_add(100, std::sync::atomic::Ordering::Relaxed);
+        (start..start + 100)
+            .map(|i| format!("f{i}"))
+            .collect::<Vec<String>>()
+    };
+    let ttl = Some(std::time::Duration::from_secs(60));
+    let load = |id: &str| Record {
+        id: id.len() as u64,
+        name: id.to_owned(),
+        score: 0.5,
+    };
+    let mut group = c.benchmark_group("redis_cache/fill_100_missing");
+    group.throughput(Throughput::Elements(100));
+    group.bench_function(BenchmarkId::new("perfect21", "get_many_or_set"), |b| {
+        b.to_async(&rt).iter(|| {
+            let keys = next_keys();
+            let cache = cache.clone();
+            async move {
+                let v: Vec<Option<Record>> = cache
+                    .get_many_or_set(&keys, ttl, move |missing: Vec<String>| async move {
+                        Ok::<_, std::io::Error>(
+                            missing
+                                .into_iter()
+                                .map(|k| {
+                                    let r = load(&k);
+                                    (k, r)
+                                })
+                                .collect::<Vec<_>>(),
+                        )
+                    })
+                    .await
+                    .expect("get_many_or_set");
+                v
+            }
+        })
+    });
+    group.bench_function(
+        BenchmarkId::new("perfect21_get_many_then_get_or_set", "get_many_or_set"),
+        |b| {
+            b.to_async(&rt).iter(|| {
+                let keys = next_keys();
+                let cache = cache.clone();
+                async move {
+                    let found: Vec<Option<Record>> = cache.get_many(&keys).await.expect("get_many");
+                    join_all(keys.into_iter().zip(found).map(|(key, hit)| {
+                        let cache = cache.clone();
+                        async move {
+                            match hit {
+                                Some(record) => record,
+                                None => {
+                                    let r = load(&key);
+                                    cache
+                                        .get_or_set(&key, ttl, move || async move {
+                                            Ok::<_, std::io::Error>(r)
+                                        })
+                                        .await
+                                        .expect("get_or_set")
+                                }
+                            }
+                        }
+                    }))
+                    .await
+                }
+            })
+        },
+    );
+    group.bench_function(BenchmarkId::new("redis", "get_many_or_set"), |b| {
+        b.to_async(&rt).iter(|| {
+            let keys = next_keys();
+            let mut raw = raw.clone();
+            async move {
+                let full: Vec<String> = keys.iter().map(|k| format!("{NAMESPACE}:{k}")).collect();
+                let found: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                    .arg(&full)
+                    .query_async(&mut raw)
+                    .await
+                    .expect("MGET");
+                let mut pipe = redis::pipe();
+                let mut out = Vec::with_capacity(keys.len());
+                for ((key, full), hit) in keys.iter().zip(&full).zip(found) {
+                    let record = match hit {
+                        Some(bytes) => serde_json::from_slice(&bytes).expect("json"),
+                        None => {
+                            let r = load(key);
+                            pipe.cmd("SET")
+                                .arg(full)
+                                .arg(serde_json::to_vec(&r).expect("json"))
+                                .arg("PX")
+                                .arg(60_000)
+                                .ignore();
+                            r
+                        }
+                    };
+                    out.push(record);
+                }
+                let _: () = pipe.query_async(&mut raw).await.expect("SET pipeline");
+                out
+            }
+        })
+    });
+    group.finish();
 
     let mut group = c.benchmark_group("redis_cache/100_keys");
     group.throughput(Throughput::Elements(100));
