@@ -13,24 +13,30 @@ mod client;
 mod error;
 mod latency;
 mod manager;
+mod methods;
 mod normalize;
 mod pool;
+mod query;
+mod redact;
 mod registry;
+mod row_stream;
 mod server;
 mod slow;
 mod stats;
+mod transaction;
 
 pub use advisor::{Advice, IndexAdvice, SettingAdvice, StorageKind};
-pub use builder::{StatsPoolBuilder, redact_url};
-pub use client::{
-    Query, StatsClient, StatsRowStream, StatsStatement, StatsTransaction, StatsTransactionBuilder,
-};
+pub use builder::StatsPoolBuilder;
+pub use client::StatsClient;
 pub use deadpool_postgres;
 pub use deadpool_postgres::RecyclingMethod;
 pub use error::{Error, Result};
 pub use normalize::normalize;
 pub use pool::StatsPool;
+pub use query::{Query, StatsStatement};
+pub use redact::redact_url;
 pub use registry::OTHER;
+pub use row_stream::StatsRowStream;
 pub use server::{
     DatabaseStats, JoinedStatement, ServerStatement, ServerStats, StatementColumns, StatementsInfo,
     TopOrder,
@@ -38,3 +44,4 @@ pub use server::{
 pub use slow::SLOW_QUERY_TARGET;
 pub use stats::{ClosedCounts, Latency, PoolStats, SlowQuery, StatementStats, Stats};
 pub use tokio_postgres;
+pub use transaction::{StatsTransaction, StatsTransactionBuilder};
