@@ -9,6 +9,7 @@ use tokio_postgres::NoTls;
 
 use crate::error::{Error, Result};
 use crate::manager::{PoolCounters, StatsManager};
+use crate::normalize::normalize;
 use crate::pool::StatsPool;
 use crate::redact::redact_url;
 use crate::registry::Registry;
@@ -21,7 +22,8 @@ enum Source {
 
 /// Builds a [`StatsPool`]; see [`StatsPool::builder`].
 ///
-/// Its `Debug` form never shows the password.
+/// Its `Debug` form never shows the password, session-setting values or
+/// the literals of a custom recycle statement.
 pub struct StatsPoolBuilder {
     source: Source,
     max_size: usize,
@@ -51,11 +53,26 @@ impl std::fmt::Debug for StatsPoolBuilder {
             .field("wait_timeout", &self.wait_timeout)
             .field("create_timeout", &self.create_timeout)
             .field("recycle_timeout", &self.recycle_timeout)
-            .field("recycling_method", &self.recycling_method)
+            // A custom recycle statement shown normalised (no literals).
+            .field(
+                "recycling_method",
+                &match &self.recycling_method {
+                    RecyclingMethod::Custom(sql) => format!("Custom({:?})", normalize(sql)),
+                    other => format!("{other:?}"),
+                },
+            )
             .field("max_lifetime", &self.max_lifetime)
             .field("application_name", &self.application_name)
             .field("statement_timeout", &self.statement_timeout)
-            .field("session_settings", &self.session_settings)
+            // Names only: a session setting's value may be a secret.
+            .field(
+                "session_settings",
+                &self
+                    .session_settings
+                    .iter()
+                    .map(|(name, _)| format!("{name}=…"))
+                    .collect::<Vec<_>>(),
+            )
             .field("slow_threshold", &self.slow_threshold)
             .field("log_parameters", &self.log_parameters)
             .field("slow_log_capacity", &self.slow_log_capacity)

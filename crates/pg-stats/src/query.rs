@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use tokio_postgres::Statement;
 
+use crate::normalize::normalize;
+
 mod private {
     pub trait Sealed {}
 }
@@ -50,11 +52,20 @@ impl Query for StatsStatement {
 }
 
 /// A prepared statement that remembers its SQL text, so its executions are
-/// recorded under the right key.
-#[derive(Debug, Clone)]
+/// recorded under the right key. Its `Debug` form shows the normalised SQL
+/// (no literal values).
+#[derive(Clone)]
 pub struct StatsStatement {
     statement: Statement,
     sql: Arc<str>,
+}
+
+impl std::fmt::Debug for StatsStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatsStatement")
+            .field("statement", &normalize(&self.sql))
+            .finish_non_exhaustive()
+    }
 }
 
 impl StatsStatement {

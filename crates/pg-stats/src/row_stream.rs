@@ -8,10 +8,12 @@ use std::time::Instant;
 use futures_util::Stream;
 use tokio_postgres::{Error as PgError, Row, RowStream};
 
+use crate::normalize::normalize;
 use crate::registry::Registry;
 
-/// Rows of [`StatsClient::query_raw`](crate::StatsClient::query_raw); recorded when it
-/// ends or is dropped.
+/// Rows of [`StatsClient::query_raw`](crate::StatsClient::query_raw);
+/// recorded when it ends or is dropped. Its `Debug` form shows the
+/// normalised SQL (no literal values).
 pub struct StatsRowStream {
     inner: Pin<Box<RowStream>>,
     registry: Arc<Registry>,
@@ -24,7 +26,7 @@ pub struct StatsRowStream {
 impl std::fmt::Debug for StatsRowStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StatsRowStream")
-            .field("sql", &self.sql)
+            .field("statement", &normalize(&self.sql))
             .field("rows", &self.rows)
             .finish_non_exhaustive()
     }

@@ -89,3 +89,6 @@ impl Write for Captured {
         Ok(())
     }
 }
+
+pub mod gate;
+pub mod lock;
