@@ -1,15 +1,16 @@
 //! The recording client handed out by the pool.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use deadpool::managed::Object;
 use tokio_postgres::Error as PgError;
 use tokio_postgres::Row;
 use tokio_postgres::types::{BorrowToSql, ToSql};
 
+use crate::call::Call;
 use crate::manager::StatsManager;
 use crate::methods::recording_methods;
+use crate::outcome::Outcome;
 use crate::query::{Query, StatsStatement};
 use crate::registry::Registry;
 use crate::row_stream::StatsRowStream;

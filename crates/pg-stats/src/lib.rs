@@ -7,14 +7,18 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod acquire;
 mod advisor;
 mod builder;
+mod call;
 mod client;
+mod clock;
 mod error;
 mod latency;
 mod manager;
 mod methods;
 mod normalize;
+mod outcome;
 mod pool;
 mod query;
 mod redact;

@@ -1,5 +1,7 @@
 //! The recording methods (`query`, `execute`, `query_raw`, …), written once
-//! for the client and the transaction.
+//! for the client and the transaction. Each runs its statement inside a
+//! [`Call`](crate::call::Call), so a call whose future is dropped is
+//! recorded too (as cancelled).
 
 /// Generates the recording methods on a type with `conn()` (a tokio-postgres
 /// client or transaction) and `registry`.
@@ -11,14 +13,12 @@ macro_rules! recording_methods {
             query: &Q,
             params: &[&(dyn ToSql + Sync)],
         ) -> Result<Vec<Row>, PgError> {
-            let start = Instant::now();
+            let call = Call::start(&self.registry, query.sql(), Some(params));
             let result = match query.prepared() {
                 Some(s) => self.conn().query(s, params).await,
                 None => self.conn().query(query.sql(), params).await,
             };
-            let outcome = result.as_ref().map(|rows| rows.len() as u64);
-            self.registry
-                .record(query.sql(), start.elapsed(), outcome, Some(params));
+            call.finish(Outcome::of(&result, |rows| rows.len() as u64));
             result
         }
 
@@ -28,14 +28,12 @@ macro_rules! recording_methods {
             query: &Q,
             params: &[&(dyn ToSql + Sync)],
         ) -> Result<Row, PgError> {
-            let start = Instant::now();
+            let call = Call::start(&self.registry, query.sql(), Some(params));
             let result = match query.prepared() {
                 Some(s) => self.conn().query_one(s, params).await,
                 None => self.conn().query_one(query.sql(), params).await,
             };
-            let outcome = result.as_ref().map(|_| 1);
-            self.registry
-                .record(query.sql(), start.elapsed(), outcome, Some(params));
+            call.finish(Outcome::of(&result, |_| 1));
             result
         }
 
@@ -45,14 +43,12 @@ macro_rules! recording_methods {
             query: &Q,
             params: &[&(dyn ToSql + Sync)],
         ) -> Result<Option<Row>, PgError> {
-            let start = Instant::now();
+            let call = Call::start(&self.registry, query.sql(), Some(params));
             let result = match query.prepared() {
                 Some(s) => self.conn().query_opt(s, params).await,
                 None => self.conn().query_opt(query.sql(), params).await,
             };
-            let outcome = result.as_ref().map(|row| u64::from(row.is_some()));
-            self.registry
-                .record(query.sql(), start.elapsed(), outcome, Some(params));
+            call.finish(Outcome::of(&result, |row| u64::from(row.is_some())));
             result
         }
 
@@ -62,20 +58,19 @@ macro_rules! recording_methods {
             query: &Q,
             params: &[&(dyn ToSql + Sync)],
         ) -> Result<u64, PgError> {
-            let start = Instant::now();
+            let call = Call::start(&self.registry, query.sql(), Some(params));
             let result = match query.prepared() {
                 Some(s) => self.conn().execute(s, params).await,
                 None => self.conn().execute(query.sql(), params).await,
             };
-            let outcome = result.as_ref().copied();
-            self.registry
-                .record(query.sql(), start.elapsed(), outcome, Some(params));
+            call.finish(Outcome::of(&result, |rows| *rows));
             result
         }
 
         /// Like tokio-postgres's `query_raw`: rows as a stream. The call is
-        /// recorded when the stream ends (or is dropped), with the rows read.
-        /// Parameter values are never logged for it.
+        /// recorded when the stream ends, or as cancelled when it is dropped
+        /// before its last row, with the rows read. Parameter values are
+        /// never logged for it.
         pub async fn query_raw<Q, P, I>(
             &self,
             query: &Q,
@@ -87,7 +82,7 @@ macro_rules! recording_methods {
             I: IntoIterator<Item = P>,
             I::IntoIter: ExactSizeIterator,
         {
-            let start = Instant::now();
+            let call = Call::start(&self.registry, query.sql(), None);
             let result = match query.prepared() {
                 Some(s) => self.conn().query_raw(s, params).await,
                 None => self.conn().query_raw(query.sql(), params).await,
@@ -97,11 +92,10 @@ macro_rules! recording_methods {
                     stream,
                     Arc::clone(&self.registry),
                     query.sql(),
-                    start,
+                    call.hand_over(),
                 )),
                 Err(e) => {
-                    self.registry
-                        .record(query.sql(), start.elapsed(), Err(&e), None);
+                    call.finish(Outcome::Failed(&e));
                     Err(e)
                 }
             }
@@ -110,10 +104,9 @@ macro_rules! recording_methods {
         /// Like tokio-postgres's `batch_execute` (simple protocol, several
         /// statements allowed); recorded as one statement, 0 rows.
         pub async fn batch_execute(&self, sql: &str) -> Result<(), PgError> {
-            let start = Instant::now();
+            let call = Call::start(&self.registry, sql, None);
             let result = self.conn().batch_execute(sql).await;
-            let outcome = result.as_ref().map(|()| 0);
-            self.registry.record(sql, start.elapsed(), outcome, None);
+            call.finish(Outcome::of(&result, |_| 0));
             result
         }
 

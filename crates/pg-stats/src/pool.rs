@@ -2,14 +2,17 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use deadpool::managed::{Pool, PoolError, TimeoutType};
 
+use crate::acquire::{Acquire, AcquireEnd};
 use crate::builder::StatsPoolBuilder;
 use crate::client::StatsClient;
+use crate::clock::Instant;
 use crate::error::{Error, Result};
 use crate::manager::{PoolCounters, StatsManager};
+use crate::outcome::Outcome;
 use crate::registry::Registry;
 use crate::stats::{ClosedCounts, PoolStats, SlowQuery, Stats};
 
@@ -55,20 +58,18 @@ impl StatsPool {
         }
     }
 
-    /// Takes a connection, waiting up to the wait timeout. The time spent
-    /// here is recorded in [`PoolStats::acquire_wait`].
+    /// Takes a connection, waiting up to the wait timeout. Every call —
+    /// served, timed out, failed, or abandoned by dropping its future — is
+    /// a sample of [`PoolStats::acquire_wait`].
     pub async fn get(&self) -> Result<StatsClient> {
-        let start = Instant::now();
+        let acquire = Acquire::start(&self.counters);
         match self.pool.get().await {
             Ok(object) => {
-                self.counters.acquire_wait.lock().record(start.elapsed());
-                self.counters.acquired.fetch_add(1, Ordering::Relaxed);
+                acquire.finish(AcquireEnd::Served);
                 Ok(StatsClient::new(object, Arc::clone(&self.registry)))
             }
             Err(PoolError::Timeout(kind)) => {
-                self.counters
-                    .acquire_timeouts
-                    .fetch_add(1, Ordering::Relaxed);
+                acquire.finish(AcquireEnd::TimedOut);
                 Err(Error::AcquireTimeout(match kind {
                     TimeoutType::Wait => "wait",
                     TimeoutType::Create => "create",
@@ -76,12 +77,15 @@ impl StatsPool {
                 }))
             }
             Err(PoolError::Backend(e)) => {
-                self.counters.acquire_errors.fetch_add(1, Ordering::Relaxed);
+                acquire.finish(AcquireEnd::Failed);
                 Err(Error::Connect(e))
             }
-            Err(PoolError::Closed) => Err(Error::Closed),
+            Err(PoolError::Closed) => {
+                acquire.finish(AcquireEnd::Closed);
+                Err(Error::Closed)
+            }
             Err(other) => {
-                self.counters.acquire_errors.fetch_add(1, Ordering::Relaxed);
+                acquire.finish(AcquireEnd::Failed);
                 Err(Error::config("runtime", format!("pool error: {other}")))
             }
         }
@@ -126,6 +130,7 @@ impl StatsPool {
             acquired: load(&c.acquired),
             acquire_timeouts: load(&c.acquire_timeouts),
             acquire_errors: load(&c.acquire_errors),
+            acquire_cancelled: load(&c.acquire_cancelled),
             acquire_wait: c.acquire_wait.lock().snapshot(),
             created: load(&c.created),
             create_errors: load(&c.create_errors),
@@ -154,7 +159,8 @@ impl StatsPool {
     /// if it had gone through a recording client: `rows` returned or
     /// affected, `elapsed` its latency.
     pub fn record(&self, sql: &str, elapsed: Duration, rows: u64) {
-        self.registry.record(sql, elapsed, Ok(rows), None);
+        self.registry
+            .record(sql, elapsed, Outcome::Rows(rows), None);
     }
 
     /// Closes the pool: idle connections close now, handed-out ones when

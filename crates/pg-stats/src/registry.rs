@@ -14,6 +14,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::latency::LatencyRecorder;
 use crate::normalize::normalize;
+use crate::outcome::Outcome;
 use crate::slow::SlowLog;
 use crate::stats::StatementStats;
 
@@ -38,6 +39,7 @@ struct EntryData {
     calls: u64,
     errors: u64,
     timeouts: u64,
+    cancelled: u64,
     rows: u64,
     classes: BTreeMap<String, u64>,
 }
@@ -51,6 +53,7 @@ impl Entry {
                 calls: 0,
                 errors: 0,
                 timeouts: 0,
+                cancelled: 0,
                 rows: 0,
                 classes: BTreeMap::new(),
             }),
@@ -58,13 +61,15 @@ impl Entry {
     }
 
     #[inline]
-    fn record(&self, elapsed: Duration, outcome: Result<u64, &tokio_postgres::Error>) {
+    fn record(&self, elapsed: Duration, outcome: Outcome<'_>) {
         let mut d = self.data.lock();
         d.calls += 1;
         d.latency.record(elapsed);
+        d.rows += outcome.rows();
         match outcome {
-            Ok(rows) => d.rows += rows,
-            Err(e) => {
+            Outcome::Rows(_) => {}
+            Outcome::Cancelled { .. } => d.cancelled += 1,
+            Outcome::Failed(e) => {
                 d.errors += 1;
                 let class = match e.code() {
                     Some(code) => {
@@ -89,6 +94,7 @@ impl Entry {
             errors: d.errors,
             errors_by_class: d.classes.clone(),
             timeouts: d.timeouts,
+            cancelled: d.cancelled,
             rows: d.rows,
             latency: d.latency.snapshot(),
         }
@@ -100,6 +106,7 @@ impl Entry {
         d.calls = 0;
         d.errors = 0;
         d.timeouts = 0;
+        d.cancelled = 0;
         d.rows = 0;
         d.classes.clear();
     }
@@ -137,7 +144,7 @@ impl Registry {
         &self,
         sql: &str,
         elapsed: Duration,
-        outcome: Result<u64, &tokio_postgres::Error>,
+        outcome: Outcome<'_>,
         params: Params<'_>,
     ) {
         let slow = elapsed >= self.slow.threshold();

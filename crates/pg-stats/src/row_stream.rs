@@ -3,17 +3,19 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use futures_util::Stream;
 use tokio_postgres::{Error as PgError, Row, RowStream};
 
+use crate::clock::Instant;
 use crate::normalize::normalize;
+use crate::outcome::Outcome;
 use crate::registry::Registry;
 
-/// Rows of [`StatsClient::query_raw`](crate::StatsClient::query_raw);
-/// recorded when it ends or is dropped. Its `Debug` form shows the
-/// normalised SQL (no literal values).
+/// Rows of [`StatsClient::query_raw`](crate::StatsClient::query_raw). The
+/// call is recorded when the stream ends (or fails), or as cancelled when
+/// the stream is dropped before its last row, with the rows read. Its
+/// `Debug` form shows the normalised SQL (no literal values).
 pub struct StatsRowStream {
     inner: Pin<Box<RowStream>>,
     registry: Arc<Registry>,
@@ -54,7 +56,7 @@ impl StatsRowStream {
         self.inner.rows_affected()
     }
 
-    fn finish(&mut self, outcome: Result<u64, &PgError>) {
+    fn finish(&mut self, outcome: Outcome<'_>) {
         if !self.done {
             self.done = true;
             self.registry
@@ -74,12 +76,12 @@ impl Stream for StatsRowStream {
                 Poll::Ready(Some(Ok(row)))
             }
             Poll::Ready(Some(Err(e))) => {
-                this.finish(Err(&e));
+                this.finish(Outcome::Failed(&e));
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Ready(None) => {
                 let rows = this.rows;
-                this.finish(Ok(rows));
+                this.finish(Outcome::Rows(rows));
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,
@@ -90,6 +92,6 @@ impl Stream for StatsRowStream {
 impl Drop for StatsRowStream {
     fn drop(&mut self) {
         let rows = self.rows;
-        self.finish(Ok(rows));
+        self.finish(Outcome::Cancelled { rows });
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
 
+use crate::outcome::Outcome;
 use crate::registry::Params;
 use crate::stats::SlowQuery;
 
@@ -42,30 +43,26 @@ impl SlowLog {
         &self,
         statement: &str,
         duration: Duration,
-        outcome: Result<u64, &tokio_postgres::Error>,
+        outcome: Outcome<'_>,
         params: Params<'_>,
     ) {
         self.count.fetch_add(1, Ordering::Relaxed);
-        let rows = *outcome.as_ref().unwrap_or(&0);
-        let sqlstate = match outcome {
-            Ok(_) => None,
-            Err(e) => Some(match e.code() {
-                Some(code) => code.code().to_owned(),
-                None if e.is_closed() => "closed".to_owned(),
-                None => "client".to_owned(),
-            }),
-        };
+        let rows = outcome.rows();
+        let sqlstate = outcome.sqlstate().map(str::to_owned);
+        let cancelled = matches!(outcome, Outcome::Cancelled { .. });
         let parameters = match (self.log_parameters, params) {
             (true, Some(p)) => Some(p.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>()),
             _ => None,
         };
-        // `Option` fields are left out of the event when `None`.
+        // `Option` fields are left out of the event when `None`, and
+        // `cancelled` when false.
         tracing::warn!(
             target: SLOW_QUERY_TARGET,
             statement,
             duration_ms = duration.as_secs_f64() * 1000.0,
             rows,
             sqlstate = sqlstate.as_deref(),
+            cancelled = cancelled.then_some(true),
             parameters = parameters.as_ref().map(tracing::field::debug),
             "slow query"
         );
@@ -81,6 +78,7 @@ impl SlowLog {
             duration,
             rows,
             sqlstate,
+            cancelled,
             parameters,
             at: SystemTime::now(),
         });

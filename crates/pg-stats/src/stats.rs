@@ -43,7 +43,7 @@ pub struct StatementStats {
     /// The normalised SQL (literals as `$n`), or [`OTHER`](crate::OTHER) for
     /// the bucket that collects statements past the cap.
     pub statement: String,
-    /// Executions, successful or not.
+    /// Executions: successful, failed or cancelled.
     pub calls: u64,
     /// Executions that returned an error.
     pub errors: u64,
@@ -54,9 +54,18 @@ pub struct StatementStats {
     pub errors_by_class: BTreeMap<String, u64>,
     /// Executions cancelled by `statement_timeout` (SQLSTATE 57014).
     pub timeouts: u64,
-    /// Rows returned (queries) or affected (`execute`).
+    /// Executions the caller gave up on: the future was dropped before the
+    /// statement finished (a timeout around the call, `select!`, a cancelled
+    /// request), or a `query_raw` stream was dropped before its last row.
+    /// Counted in `calls`, not in `errors`; the time until the drop is in
+    /// `latency` (a lower bound of the statement's own time, which the
+    /// server may still be spending).
+    pub cancelled: u64,
+    /// Rows returned (queries) or affected (`execute`); for a cancelled
+    /// `query_raw` stream, the rows read before the drop.
     pub rows: u64,
-    /// Client-side latency: from sending to the last row received.
+    /// Client-side latency: from sending to the last row received (to the
+    /// drop, for cancelled executions). One sample per call.
     pub latency: Latency,
 }
 
@@ -107,7 +116,12 @@ pub struct PoolStats {
     pub acquire_timeouts: u64,
     /// `get()` calls that failed to connect.
     pub acquire_errors: u64,
-    /// Time spent in `get()` (successful calls).
+    /// `get()` calls abandoned by their caller: the future was dropped
+    /// while it waited (a timeout around it, `select!`, a cancelled request).
+    pub acquire_cancelled: u64,
+    /// Time spent in `get()`, one sample per call whatever its end:
+    /// served, timed out (the whole wait timeout), failed or abandoned (the
+    /// time until the drop).
     pub acquire_wait: Latency,
     /// Connections opened.
     pub created: u64,
@@ -131,8 +145,12 @@ pub struct SlowQuery {
     pub duration: Duration,
     /// Rows returned or affected (0 on error).
     pub rows: u64,
-    /// SQLSTATE of the error, if it failed.
+    /// SQLSTATE of the error, if it failed (`"closed"` or `"client"` for
+    /// errors without one).
     pub sqlstate: Option<String>,
+    /// The caller gave up on it before it finished (its future or row
+    /// stream was dropped): `duration` is the time until the drop.
+    pub cancelled: bool,
     /// The parameters' `Debug` forms — only when
     /// [`log_parameters`](crate::StatsPoolBuilder::log_parameters) is on.
     pub parameters: Option<Vec<String>>,

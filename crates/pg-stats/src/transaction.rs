@@ -1,13 +1,14 @@
 //! A recording transaction (and its builder) on a [`StatsClient`](crate::StatsClient).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio_postgres::Error as PgError;
 use tokio_postgres::Row;
 use tokio_postgres::types::{BorrowToSql, ToSql};
 
+use crate::call::Call;
 use crate::methods::recording_methods;
+use crate::outcome::Outcome;
 use crate::query::{Query, StatsStatement};
 use crate::registry::Registry;
 use crate::row_stream::StatsRowStream;

@@ -103,7 +103,7 @@ async fn every_method_records() {
 }
 
 #[tokio::test]
-async fn dropped_row_stream_is_recorded_with_rows_read() {
+async fn dropped_row_stream_is_recorded_as_cancelled_with_rows_read() {
     let t = unique("stream");
     seeded_table(&t, 20).await;
     let pool = builder().build().unwrap();
@@ -121,6 +121,8 @@ async fn dropped_row_stream_is_recorded_with_rows_read() {
     let stats = pool.stats();
     let row = stats.statement(&sql).unwrap();
     assert_eq!((row.calls, row.rows), (1, 2));
+    // Dropped before its last row: the caller gave up on it.
+    assert_eq!((row.cancelled, row.errors), (1, 0));
 }
 
 /// The stats oracle: a scripted workload with normalisable literals; for
