@@ -1,15 +1,18 @@
 //! A deadpool manager around `deadpool_postgres::Manager` that times
-//! connection set-up, retires connections past `max_lifetime` and counts why
+//! connection set-up and the recycle check (apart from the wait for a
+//! connection), retires connections past `max_lifetime` and counts why
 //! connections close.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use deadpool_postgres::ClientWrapper;
 use parking_lot::Mutex;
 
+use crate::acquire::spend;
+use crate::clock::Instant;
 use crate::latency::LatencyRecorder;
 
 /// Pool-level counters, shared by the manager and the pool.
@@ -20,10 +23,12 @@ pub(crate) struct PoolCounters {
     pub(crate) acquire_errors: AtomicU64,
     pub(crate) acquire_cancelled: AtomicU64,
     pub(crate) acquire_wait: Mutex<LatencyRecorder>,
+    pub(crate) acquire_time: Mutex<LatencyRecorder>,
     pub(crate) created: AtomicU64,
     pub(crate) create_errors: AtomicU64,
     pub(crate) connect_time: Mutex<LatencyRecorder>,
     pub(crate) recycled: AtomicU64,
+    pub(crate) recycle_check: Mutex<LatencyRecorder>,
     pub(crate) closed_lifetime: AtomicU64,
     pub(crate) closed_broken: AtomicU64,
 }
@@ -36,10 +41,12 @@ impl PoolCounters {
             acquire_errors: AtomicU64::new(0),
             acquire_cancelled: AtomicU64::new(0),
             acquire_wait: Mutex::new(LatencyRecorder::new()),
+            acquire_time: Mutex::new(LatencyRecorder::new()),
             created: AtomicU64::new(0),
             create_errors: AtomicU64::new(0),
             connect_time: Mutex::new(LatencyRecorder::new()),
             recycled: AtomicU64::new(0),
+            recycle_check: Mutex::new(LatencyRecorder::new()),
             closed_lifetime: AtomicU64::new(0),
             closed_broken: AtomicU64::new(0),
         }
@@ -59,8 +66,79 @@ impl PoolCounters {
         ] {
             c.store(0, Ordering::Relaxed);
         }
-        self.acquire_wait.lock().reset();
-        self.connect_time.lock().reset();
+        for h in [
+            &self.acquire_wait,
+            &self.acquire_time,
+            &self.connect_time,
+            &self.recycle_check,
+        ] {
+            h.lock().reset();
+        }
+    }
+}
+
+/// Which part of a `get()` a [`Phase`] times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PhaseKind {
+    Connect,
+    Recycle,
+}
+
+/// A connect or a recycle check in progress: its time is credited to the
+/// `get()` that runs it (so it is not counted as waiting) and recorded in
+/// its own histogram. Dropped unfinished — deadpool's create or recycle
+/// timeout ran out, or the caller abandoned the `get()` — it still counts:
+/// a connect as a failed attempt, a check as a failed check (deadpool
+/// discards that connection).
+struct Phase<'a> {
+    counters: &'a PoolCounters,
+    kind: PhaseKind,
+    start: Instant,
+    ended: bool,
+}
+
+impl<'a> Phase<'a> {
+    fn start(counters: &'a PoolCounters, kind: PhaseKind) -> Self {
+        Self {
+            counters,
+            kind,
+            start: Instant::now(),
+            ended: false,
+        }
+    }
+
+    /// Ends the phase; `ok`: the connect or check succeeded.
+    fn end(mut self, ok: bool) {
+        self.ended = true;
+        self.record(ok);
+    }
+
+    fn record(&self, ok: bool) {
+        let elapsed = self.start.elapsed();
+        spend(elapsed);
+        let c = self.counters;
+        match (self.kind, ok) {
+            (PhaseKind::Connect, true) => {
+                c.connect_time.lock().record(elapsed);
+                c.created.fetch_add(1, Ordering::Relaxed);
+            }
+            (PhaseKind::Connect, false) => {
+                c.create_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            (PhaseKind::Recycle, ok) => {
+                c.recycle_check.lock().record(elapsed);
+                let counter = if ok { &c.recycled } else { &c.closed_broken };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Drop for Phase<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.record(false);
+        }
     }
 }
 
@@ -100,17 +178,11 @@ impl managed::Manager for StatsManager {
     type Error = tokio_postgres::Error;
 
     async fn create(&self) -> Result<ClientWrapper, tokio_postgres::Error> {
-        let start = Instant::now();
+        let phase = Phase::start(&self.counters, PhaseKind::Connect);
         let result = managed::Manager::create(&self.inner).await;
-        match &result {
-            Ok(_) => {
-                self.counters.connect_time.lock().record(start.elapsed());
-                self.counters.created.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                self.counters.create_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(target: "perfect21_pg_stats::pool", error = %e, "could not open a connection");
-            }
+        phase.end(result.is_ok());
+        if let Err(e) = &result {
+            tracing::warn!(target: "perfect21_pg_stats::pool", error = %e, "could not open a connection");
         }
         result
     }
@@ -129,11 +201,9 @@ impl managed::Manager for StatsManager {
             tracing::debug!(target: "perfect21_pg_stats::pool", age = ?metrics.age(), "retiring a connection past max_lifetime");
             return Err(RecycleError::message("connection reached max_lifetime"));
         }
+        let phase = Phase::start(&self.counters, PhaseKind::Recycle);
         let result = managed::Manager::recycle(&self.inner, client, metrics).await;
-        match &result {
-            Ok(()) => self.counters.recycled.fetch_add(1, Ordering::Relaxed),
-            Err(_) => self.counters.closed_broken.fetch_add(1, Ordering::Relaxed),
-        };
+        phase.end(result.is_ok());
         result
     }
 

@@ -60,10 +60,12 @@ impl StatsPool {
 
     /// Takes a connection, waiting up to the wait timeout. Every call —
     /// served, timed out, failed, or abandoned by dropping its future — is
-    /// a sample of [`PoolStats::acquire_wait`].
+    /// a sample of [`PoolStats::acquire_wait`] (the time waiting for a
+    /// connection; connecting and the recycle check are measured apart, in
+    /// [`PoolStats::connect_time`] and [`PoolStats::recycle_check`]).
     pub async fn get(&self) -> Result<StatsClient> {
         let acquire = Acquire::start(&self.counters);
-        match self.pool.get().await {
+        match acquire.scope(self.pool.get()).await {
             Ok(object) => {
                 acquire.finish(AcquireEnd::Served);
                 Ok(StatsClient::new(object, Arc::clone(&self.registry)))
@@ -132,10 +134,12 @@ impl StatsPool {
             acquire_errors: load(&c.acquire_errors),
             acquire_cancelled: load(&c.acquire_cancelled),
             acquire_wait: c.acquire_wait.lock().snapshot(),
+            acquire_time: c.acquire_time.lock().snapshot(),
             created: load(&c.created),
             create_errors: load(&c.create_errors),
             connect_time: c.connect_time.lock().snapshot(),
             recycled: load(&c.recycled),
+            recycle_check: c.recycle_check.lock().snapshot(),
             closed: ClosedCounts {
                 max_lifetime: load(&c.closed_lifetime),
                 broken: load(&c.closed_broken),

@@ -91,8 +91,8 @@ impl StatementStats {
 pub struct ClosedCounts {
     /// Older than `max_lifetime` when it came back.
     pub max_lifetime: u64,
-    /// Failed the recycle check (closed by the server, broken, or the
-    /// verification query failed).
+    /// Failed the recycle check (closed by the server, broken, the
+    /// verification query failed or did not finish in `recycle_timeout`).
     pub broken: u64,
 }
 
@@ -119,18 +119,28 @@ pub struct PoolStats {
     /// `get()` calls abandoned by their caller: the future was dropped
     /// while it waited (a timeout around it, `select!`, a cancelled request).
     pub acquire_cancelled: u64,
-    /// Time spent in `get()`, one sample per call whatever its end:
-    /// served, timed out (the whole wait timeout), failed or abandoned (the
-    /// time until the drop).
+    /// Time `get()` waited for a connection — not counting the recycle
+    /// check ([`recycle_check`](Self::recycle_check)) nor connecting
+    /// ([`connect_time`](Self::connect_time)) it may have run. One sample
+    /// per call whatever its end: served, timed out, failed or abandoned
+    /// (the wait until the drop).
     pub acquire_wait: Latency,
+    /// The whole of each served `get()`: waiting, recycle checks and
+    /// connecting together — what the caller paid for its connection.
+    pub acquire_time: Latency,
     /// Connections opened.
     pub created: u64,
-    /// Connection attempts that failed.
+    /// Connection attempts that failed, timed out (`create_timeout`) or
+    /// were abandoned with their `get()`.
     pub create_errors: u64,
-    /// Time to establish a connection (TCP, startup, authentication).
+    /// Time to establish a connection (TCP, startup, authentication), for
+    /// the connections opened.
     pub connect_time: Latency,
     /// Connections checked and handed out again.
     pub recycled: u64,
+    /// Time of each recycle check (the recycling method's round trip, none
+    /// for `Fast`), passed or not.
+    pub recycle_check: Latency,
     /// Connections closed, by reason.
     pub closed: ClosedCounts,
 }
