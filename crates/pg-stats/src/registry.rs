@@ -2,7 +2,8 @@
 //!
 //! The record path hashes the SQL text, finds its entry under a read lock
 //! and updates it under the entry's own mutex. Normalisation runs once per
-//! distinct text (the text → entry map caches it), not once per call.
+//! distinct text (the text → entry map caches it), not once per call; past
+//! the map's bound, per call, outside every lock and with read locks only.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -116,7 +117,7 @@ impl Entry {
 #[derive(Debug)]
 pub(crate) struct Registry {
     texts: RwLock<FastMap<Box<str>, Arc<Entry>>>,
-    keys: Mutex<FastMap<Arc<str>, Arc<Entry>>>,
+    keys: RwLock<FastMap<Arc<str>, Arc<Entry>>>,
     other: Arc<Entry>,
     max_statements: usize,
     max_texts: usize,
@@ -127,7 +128,7 @@ impl Registry {
     pub(crate) fn new(max_statements: usize, slow: SlowLog) -> Self {
         Self {
             texts: RwLock::new(FastMap::default()),
-            keys: Mutex::new(FastMap::default()),
+            keys: RwLock::new(FastMap::default()),
             other: Arc::new(Entry::new(OTHER.into())),
             max_statements,
             // Texts that differ only in literals map to one key; cache a
@@ -148,7 +149,7 @@ impl Registry {
         params: Params<'_>,
     ) {
         let slow = elapsed >= self.slow.threshold();
-        {
+        let texts_full = {
             let texts = self.texts.read();
             if let Some(entry) = texts.get(sql) {
                 entry.record(elapsed, outcome);
@@ -157,41 +158,62 @@ impl Registry {
                 }
                 return;
             }
-        }
-        let entry = self.resolve(sql);
+            texts.len() >= self.max_texts
+        };
+        let entry = self.resolve(sql, texts_full);
         entry.record(elapsed, outcome);
         if slow {
             self.slow.report(&entry.key, elapsed, outcome, params);
         }
     }
 
-    /// Normalises `sql`, finds or creates its entry, caches the text.
-    fn resolve(&self, sql: &str) -> Arc<Entry> {
-        let key = normalize(sql);
-        let entry = {
-            let mut keys = self.keys.lock();
-            match keys.get(key.as_str()) {
-                Some(e) => Arc::clone(e),
-                None if keys.len() < self.max_statements => {
-                    let key: Arc<str> = key.into();
-                    let e = Arc::new(Entry::new(Arc::clone(&key)));
-                    keys.insert(key, Arc::clone(&e));
-                    e
-                }
-                None => Arc::clone(&self.other),
+    /// The entry of a text the texts map does not hold. It is normalised
+    /// outside every lock; its key is found under the keys' read lock (the
+    /// write lock only adds a new statement: at most `max_statements`
+    /// times); the text is cached under the texts' write lock, taken at
+    /// most once per new text until the map is full and never after — so
+    /// past `max_texts` a new text costs a normalisation and two read
+    /// locks, and no lookup of another statement waits for it.
+    fn resolve(&self, sql: &str, texts_full: bool) -> Arc<Entry> {
+        let entry = self.entry(normalize(sql));
+        if !texts_full {
+            let mut texts = self.texts.write();
+            if texts.len() < self.max_texts {
+                texts.insert(sql.into(), Arc::clone(&entry));
             }
-        };
-        let mut texts = self.texts.write();
-        if texts.len() < self.max_texts {
-            texts.insert(sql.into(), Arc::clone(&entry));
         }
         entry
+    }
+
+    /// The entry of a normalised key: found, created (below the cap) or
+    /// [`OTHER`].
+    fn entry(&self, key: String) -> Arc<Entry> {
+        {
+            let keys = self.keys.read();
+            if let Some(e) = keys.get(key.as_str()) {
+                return Arc::clone(e);
+            }
+            if keys.len() >= self.max_statements {
+                return Arc::clone(&self.other);
+            }
+        }
+        let mut keys = self.keys.write();
+        match keys.get(key.as_str()) {
+            Some(e) => Arc::clone(e),
+            None if keys.len() < self.max_statements => {
+                let key: Arc<str> = key.into();
+                let e = Arc::new(Entry::new(Arc::clone(&key)));
+                keys.insert(key, Arc::clone(&e));
+                e
+            }
+            None => Arc::clone(&self.other),
+        }
     }
 
     /// One row per statement (and the "other" bucket when used), highest
     /// total time first.
     pub(crate) fn snapshot(&self) -> Vec<StatementStats> {
-        let entries: Vec<Arc<Entry>> = self.keys.lock().values().cloned().collect();
+        let entries: Vec<Arc<Entry>> = self.keys.read().values().cloned().collect();
         let mut rows: Vec<StatementStats> = entries.iter().map(|e| e.snapshot()).collect();
         let other = self.other.snapshot();
         if other.calls > 0 {
@@ -208,11 +230,73 @@ impl Registry {
 
     /// Zeroes every entry (statements stay known, so the cap still holds).
     pub(crate) fn reset(&self) {
-        let entries: Vec<Arc<Entry>> = self.keys.lock().values().cloned().collect();
+        let entries: Vec<Arc<Entry>> = self.keys.read().values().cloned().collect();
         for e in entries {
             e.reset();
         }
         self.other.reset();
         self.slow.reset();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::{OTHER, Registry};
+    use crate::outcome::Outcome;
+    use crate::slow::SlowLog;
+
+    fn registry(max_statements: usize) -> Registry {
+        Registry::new(
+            max_statements,
+            SlowLog::new(Duration::from_secs(3600), false, 0),
+        )
+    }
+
+    fn record(r: &Registry, sql: &str) {
+        r.record(sql, Duration::from_micros(1), Outcome::Rows(1), None);
+    }
+
+    /// Past `max_texts`, a new literal-bearing text is normalised per call:
+    /// that must take no write lock (every other statement's lookup waits
+    /// behind one). Readers hold both maps' locks here, so a record that
+    /// wanted a write lock would block until the detector below gives up.
+    #[test]
+    fn past_max_texts_a_new_text_takes_no_write_lock() {
+        let r = registry(2);
+        for i in 0..r.max_texts {
+            record(&r, &format!("SELECT {i} AS filler"));
+        }
+        // The second (last) statement the cap allows.
+        record(&r, "SELECT 0 AS past_the_cap");
+        let texts = r.texts.read();
+        let keys = r.keys.read();
+        let (done, finished) = mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for i in 0..100 {
+                    // A known statement with a new literal, and a new
+                    // statement past max_statements.
+                    record(&r, &format!("SELECT {i} AS past_the_cap"));
+                    record(&r, &format!("SELECT {i} AS past_the_statement_cap"));
+                }
+                let _ = done.send(());
+            });
+            // Not a timing assertion: a deadlock detector. The records
+            // finish at once unless they wait for a write lock.
+            let finished = finished.recv_timeout(Duration::from_secs(20));
+            drop((texts, keys));
+            assert!(
+                finished.is_ok(),
+                "a record past max_texts waited for a write lock"
+            );
+        });
+        let stats = r.snapshot();
+        let calls = |key: &str| stats.iter().find(|s| s.statement == key).unwrap().calls;
+        assert_eq!(calls("SELECT $1 AS past_the_cap"), 101);
+        assert_eq!(calls(OTHER), 100);
+        assert_eq!(r.texts.read().len(), r.max_texts);
     }
 }
