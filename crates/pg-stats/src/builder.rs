@@ -154,8 +154,11 @@ impl StatsPoolBuilder {
     }
 
     /// Connections older than this are closed when they come back to the
-    /// pool, never while in use (default 1 h, like `pool_recycle=3600`;
-    /// `None` keeps them forever).
+    /// pool (when their [`StatsClient`](crate::StatsClient) is dropped),
+    /// never while in use, so no caller pays for it at checkout; one that
+    /// ages past it while idle in the pool is closed by the next `get()`
+    /// that takes it (default 1 h, like `pool_recycle=3600`; `None` keeps
+    /// them forever). Counted in [`ClosedCounts::max_lifetime`](crate::ClosedCounts::max_lifetime).
     pub fn max_lifetime(mut self, t: Option<Duration>) -> Self {
         self.max_lifetime = t;
         self

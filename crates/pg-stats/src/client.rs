@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use deadpool::managed::Object;
 use tokio_postgres::Error as PgError;
 use tokio_postgres::Row;
 use tokio_postgres::types::{BorrowToSql, ToSql};
 
 use crate::call::Call;
-use crate::manager::StatsManager;
+use crate::lease::Lease;
 use crate::methods::recording_methods;
 use crate::outcome::Outcome;
 use crate::query::{Query, StatsStatement};
@@ -17,9 +16,9 @@ use crate::row_stream::StatsRowStream;
 use crate::transaction::{StatsTransaction, StatsTransactionBuilder};
 
 /// A pooled connection whose statements are recorded. Returns to the pool
-/// when dropped.
+/// when dropped — or is closed then, if it has outlived `max_lifetime`.
 pub struct StatsClient {
-    object: Object<StatsManager>,
+    object: Lease,
     registry: Arc<Registry>,
 }
 
@@ -30,7 +29,7 @@ impl std::fmt::Debug for StatsClient {
 }
 
 impl StatsClient {
-    pub(crate) fn new(object: Object<StatsManager>, registry: Arc<Registry>) -> Self {
+    pub(crate) fn new(object: Lease, registry: Arc<Registry>) -> Self {
         Self { object, registry }
     }
 

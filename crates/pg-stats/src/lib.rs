@@ -15,6 +15,7 @@ mod client;
 mod clock;
 mod error;
 mod latency;
+mod lease;
 mod manager;
 mod methods;
 mod normalize;

@@ -171,6 +171,10 @@ impl StatsManager {
             max_lifetime,
         }
     }
+
+    pub(crate) fn max_lifetime(&self) -> Option<Duration> {
+        self.max_lifetime
+    }
 }
 
 impl managed::Manager for StatsManager {
@@ -192,6 +196,9 @@ impl managed::Manager for StatsManager {
         client: &mut ClientWrapper,
         metrics: &Metrics,
     ) -> RecycleResult<tokio_postgres::Error> {
+        // Connections are closed when they come back past max_lifetime (see
+        // lease.rs); one that aged past it while idle in the pool is
+        // retired here, by the caller that takes it.
         if let Some(max) = self.max_lifetime
             && metrics.age() >= max
         {

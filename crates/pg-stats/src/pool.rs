@@ -11,6 +11,7 @@ use crate::builder::StatsPoolBuilder;
 use crate::client::StatsClient;
 use crate::clock::Instant;
 use crate::error::{Error, Result};
+use crate::lease::Lease;
 use crate::manager::{PoolCounters, StatsManager};
 use crate::outcome::Outcome;
 use crate::registry::Registry;
@@ -68,7 +69,12 @@ impl StatsPool {
         match acquire.scope(self.pool.get()).await {
             Ok(object) => {
                 acquire.finish(AcquireEnd::Served);
-                Ok(StatsClient::new(object, Arc::clone(&self.registry)))
+                let lease = Lease::new(
+                    object,
+                    Arc::clone(&self.counters),
+                    self.pool.manager().max_lifetime(),
+                );
+                Ok(StatsClient::new(lease, Arc::clone(&self.registry)))
             }
             Err(PoolError::Timeout(kind)) => {
                 acquire.finish(AcquireEnd::TimedOut);

@@ -89,7 +89,8 @@ impl StatementStats {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ClosedCounts {
-    /// Older than `max_lifetime` when it came back.
+    /// Older than `max_lifetime` when it came back (or, having aged while
+    /// idle, when a `get()` took it).
     pub max_lifetime: u64,
     /// Failed the recycle check (closed by the server, broken, the
     /// verification query failed or did not finish in `recycle_timeout`).

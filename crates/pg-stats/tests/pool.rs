@@ -64,7 +64,8 @@ async fn max_lifetime_retires_connections() {
     let b = backend_pid(&short).await;
     assert_ne!(a, b, "an expired connection must be replaced");
     let s = short.pool_stats();
-    assert_eq!(s.closed.max_lifetime, 1);
+    // Each closed as it came back.
+    assert_eq!(s.closed.max_lifetime, 2);
     assert_eq!(s.created, 2);
 
     let long = builder().max_size(1).build().unwrap();
@@ -72,6 +73,34 @@ async fn max_lifetime_retires_connections() {
     let b = backend_pid(&long).await;
     assert_eq!(a, b, "a young connection is reused");
     assert_eq!(long.pool_stats().closed.max_lifetime, 0);
+}
+
+/// The docs promise that a connection past `max_lifetime` is closed when it
+/// comes back — not at the next checkout, where the caller would pay for it.
+#[tokio::test]
+async fn max_lifetime_closes_a_connection_when_it_comes_back() {
+    let pool = builder()
+        .max_size(1)
+        .max_lifetime(Some(Duration::from_nanos(1)))
+        .build()
+        .unwrap();
+    let client = pool.get().await.unwrap();
+    client
+        .query("SELECT 1 AS max_lifetime_on_return", &[])
+        .await
+        .unwrap();
+    drop(client);
+    let s = pool.pool_stats();
+    assert_eq!(
+        (s.size, s.idle, s.closed.max_lifetime),
+        (0, 0, 1),
+        "closed on return: {s:?}"
+    );
+    // The next caller gets a new connection and closes nothing at checkout.
+    let client = pool.get().await.unwrap();
+    let s = pool.pool_stats();
+    assert_eq!((s.created, s.recycled, s.closed.max_lifetime), (2, 0, 1));
+    drop(client);
 }
 
 #[tokio::test]
