@@ -75,21 +75,29 @@ impl StatementColumns {
     }
 
     /// The top-N query over `pg_stat_statements` for the current database
-    /// (`$1` is the limit).
+    /// (`$1` is the limit). The view keeps one row per user, query and
+    /// nesting level (`toplevel`); this sums them into one row per statement
+    /// (`queryid`): calls, times, rows and blocks summed, the mean
+    /// recomputed from the sums, min and max over the rows that ran.
     pub fn top_query(&self, order: TopOrder) -> String {
+        let total = format!("sum({})", self.total_time);
+        let mean = format!("{total} / nullif(sum(calls), 0)");
         let order = match order {
-            TopOrder::TotalTime => self.total_time,
-            TopOrder::MeanTime => self.mean_time,
-            TopOrder::Calls => "calls",
+            TopOrder::TotalTime => total.clone(),
+            TopOrder::MeanTime => mean.clone(),
+            TopOrder::Calls => "sum(calls)".to_owned(),
         };
         format!(
-            "SELECT queryid, query, calls, {total}::float8, {mean}::float8, {min}::float8, \
-             {max}::float8, rows, shared_blks_hit, shared_blks_read, {read}::float8, {write}::float8 \
+            "SELECT queryid, min(query), sum(calls)::int8, {total}::float8, \
+             coalesce({mean}, 0)::float8, \
+             coalesce(min({min}) FILTER (WHERE calls > 0), 0)::float8, \
+             coalesce(max({max}) FILTER (WHERE calls > 0), 0)::float8, \
+             sum(rows)::int8, sum(shared_blks_hit)::int8, sum(shared_blks_read)::int8, \
+             sum({read})::float8, sum({write})::float8 \
              FROM pg_stat_statements \
              WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             ORDER BY {order} DESC LIMIT $1",
-            total = self.total_time,
-            mean = self.mean_time,
+             GROUP BY queryid, CASE WHEN queryid IS NULL THEN query END \
+             ORDER BY {order} DESC NULLS LAST, 2 LIMIT $1",
             min = self.min_time,
             max = self.max_time,
             read = self.blk_read_time,
@@ -98,8 +106,8 @@ impl StatementColumns {
     }
 }
 
-/// One row of `pg_stat_statements` (times in milliseconds, server-side
-/// execution only).
+/// One statement of `pg_stat_statements`: its rows (one per user and
+/// nesting level) summed. Times in milliseconds, server-side execution only.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ServerStatement {
@@ -133,6 +141,40 @@ impl ServerStatement {
     /// `shared_blks_hit / (hit + read)`; 1 when nothing was read.
     pub fn cache_hit_ratio(&self) -> f64 {
         ratio(self.shared_blks_hit, self.shared_blks_read)
+    }
+
+    /// Both rows as one statement: counts and times summed, the mean
+    /// recomputed from the sums, the query id kept only if both share it.
+    fn merged(self, other: Self) -> Self {
+        let calls = self.calls.saturating_add(other.calls);
+        let total_time_ms = self.total_time_ms + other.total_time_ms;
+        let ran = |s: &Self| s.calls > 0;
+        let (min_time_ms, max_time_ms) = match (ran(&self), ran(&other)) {
+            (true, true) => (
+                self.min_time_ms.min(other.min_time_ms),
+                self.max_time_ms.max(other.max_time_ms),
+            ),
+            (false, true) => (other.min_time_ms, other.max_time_ms),
+            _ => (self.min_time_ms, self.max_time_ms),
+        };
+        Self {
+            query_id: self.query_id.filter(|id| other.query_id == Some(*id)),
+            query: self.query,
+            calls,
+            total_time_ms,
+            mean_time_ms: if calls > 0 {
+                total_time_ms / calls as f64
+            } else {
+                0.0
+            },
+            min_time_ms,
+            max_time_ms,
+            rows: self.rows.saturating_add(other.rows),
+            shared_blks_hit: self.shared_blks_hit.saturating_add(other.shared_blks_hit),
+            shared_blks_read: self.shared_blks_read.saturating_add(other.shared_blks_read),
+            blk_read_time_ms: self.blk_read_time_ms + other.blk_read_time_ms,
+            blk_write_time_ms: self.blk_write_time_ms + other.blk_write_time_ms,
+        }
     }
 }
 
@@ -249,7 +291,8 @@ impl ServerStats {
     }
 
     /// The top `n` statements of the current database from
-    /// `pg_stat_statements`, by `order`. [`Error::ExtensionMissing`] when the
+    /// `pg_stat_statements`, by `order`: one row per statement, its rows of
+    /// every user and nesting level summed (see [`StatementColumns::top_query`]). [`Error::ExtensionMissing`] when the
     /// extension is not installed (or not preloaded).
     pub async fn top_statements(&self, order: TopOrder, n: usize) -> Result<Vec<ServerStatement>> {
         let columns = self.columns().await?;
@@ -345,10 +388,17 @@ impl ServerStats {
     /// for up to `n` server statements by total time.
     pub async fn joined(&self, n: usize) -> Result<Vec<JoinedStatement>> {
         let server = self.top_statements(TopOrder::TotalTime, n).await?;
-        let by_text: BTreeMap<String, ServerStatement> = server
-            .into_iter()
-            .map(|s| (normalize(&s.query), s))
-            .collect();
+        // Server statements that normalise alike (e.g. the same text under
+        // two query ids) are one client statement: merge, never drop.
+        let mut by_text: BTreeMap<String, ServerStatement> = BTreeMap::new();
+        for s in server {
+            let key = normalize(&s.query);
+            let merged = match by_text.remove(&key) {
+                Some(seen) => seen.merged(s),
+                None => s,
+            };
+            by_text.insert(key, merged);
+        }
         Ok(self
             .pool
             .stats()
@@ -407,11 +457,12 @@ mod tests {
     #[test]
     fn top_query_orders_by_the_version_column() {
         let q = StatementColumns::for_version(120_000).top_query(TopOrder::MeanTime);
-        assert!(q.contains("ORDER BY mean_time DESC"));
+        assert!(q.contains("ORDER BY sum(total_time) / nullif(sum(calls), 0) DESC"));
         assert!(!q.contains("exec_time"));
         let q = StatementColumns::for_version(170_000).top_query(TopOrder::TotalTime);
-        assert!(q.contains("ORDER BY total_exec_time DESC"));
+        assert!(q.contains("ORDER BY sum(total_exec_time) DESC"));
         assert!(q.contains("shared_blk_read_time"));
-        assert!(!q.contains(" total_time"));
+        assert!(!q.contains("(total_time"));
+        assert!(q.contains("GROUP BY queryid"));
     }
 }

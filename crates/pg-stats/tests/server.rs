@@ -114,3 +114,72 @@ async fn extension_missing_says_how_to_enable_it() {
         "no_pgss"
     );
 }
+
+/// pg_stat_statements keeps one row per (user, database, query, toplevel):
+/// the same statement run by two roles is two rows, and both count.
+#[tokio::test]
+async fn rows_of_several_roles_are_summed() {
+    let server = perfect21_testkit::PgServer::start().unwrap();
+    server
+        .psql(
+            "postgres",
+            "CREATE ROLE first_role LOGIN IN ROLE pg_read_all_stats; \
+             CREATE ROLE second_role LOGIN;",
+        )
+        .unwrap();
+    let url_as = |role: &str| {
+        server
+            .url()
+            .replace("postgres://postgres@", &format!("postgres://{role}@"))
+    };
+    let sql = "SELECT 41 + 1 AS several_roles";
+    let key = "SELECT $1 + $2 AS several_roles";
+
+    // Three calls as the first role, recorded by its pool too.
+    let first = StatsPool::builder(&url_as("first_role"))
+        .max_size(1)
+        .build()
+        .unwrap();
+    let client = first.get().await.unwrap();
+    for _ in 0..3 {
+        client.query(sql, &[]).await.unwrap();
+    }
+    drop(client);
+    // Four as the second role.
+    let (second, connection) =
+        tokio_postgres::connect(&url_as("second_role"), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    for _ in 0..4 {
+        second.query(sql, &[]).await.unwrap();
+    }
+
+    let admin = StatsPool::builder(&server.url())
+        .max_size(1)
+        .build()
+        .unwrap();
+    let top = admin
+        .server_stats()
+        .top_statements(TopOrder::Calls, 1000)
+        .await
+        .unwrap();
+    let rows: Vec<_> = top.iter().filter(|s| s.query == key).collect();
+    assert_eq!(rows.len(), 1, "one row per statement: {rows:#?}");
+    assert_eq!(rows[0].calls, 7);
+    assert_eq!(rows[0].rows, 7);
+    assert!(rows[0].total_time_ms >= rows[0].max_time_ms);
+    let mean = rows[0].total_time_ms / 7.0;
+    assert!(
+        (rows[0].mean_time_ms - mean).abs() <= mean * 1e-9,
+        "{:?}",
+        rows[0]
+    );
+
+    let joined = first.server_stats().joined(1000).await.unwrap();
+    let j = joined
+        .iter()
+        .find(|j| j.client.statement == key)
+        .expect("joined");
+    assert_eq!((j.client.calls, j.server.calls), (3, 7));
+}
