@@ -43,13 +43,14 @@ pub enum IndexAdvice {
     /// An index never scanned since statistics were reset (primary keys and
     /// unique indexes excluded: they enforce constraints).
     Unused {
-        /// `schema.table`.
+        /// `schema.table`, for display (not quoted).
         table: String,
-        /// `schema.index`.
+        /// `schema.index`, for display (not quoted).
         index: String,
         /// Its size on disk.
         size_bytes: i64,
-        /// `DROP INDEX CONCURRENTLY …` (not run).
+        /// `DROP INDEX CONCURRENTLY "schema"."index";` with both names
+        /// quoted as identifiers where needed (not run).
         statement: String,
     },
     /// A table with many rows read mostly by sequential scans: a query on it
@@ -265,7 +266,8 @@ impl ServerStats {
             .raw()
             .query(
                 "SELECT s.schemaname || '.' || s.relname, s.schemaname || '.' || s.indexrelname, \
-                 pg_relation_size(s.indexrelid) \
+                 pg_relation_size(s.indexrelid), \
+                 format('DROP INDEX CONCURRENTLY %I.%I;', s.schemaname, s.indexrelname) \
                  FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid \
                  WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary \
                  ORDER BY 3 DESC, 2",
@@ -273,12 +275,13 @@ impl ServerStats {
             )
             .await?;
         for r in &unused {
-            let index: String = r.get(1);
             advice.indexes.push(IndexAdvice::Unused {
                 table: r.get(0),
-                statement: format!("DROP INDEX CONCURRENTLY {index};"),
-                index,
+                index: r.get(1),
                 size_bytes: r.get(2),
+                // Quoted by the server (`%I`, as `quote_ident`): runs as
+                // given whatever the names hold.
+                statement: r.get(3),
             });
         }
         let sequential = client

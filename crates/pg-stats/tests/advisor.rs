@@ -117,3 +117,61 @@ async fn advice_is_given_and_never_applied() {
         .get(0);
     assert_eq!(auto_conf, after);
 }
+
+/// The advised `DROP INDEX` runs as given, whatever the names: mixed case,
+/// spaces, a quote.
+#[tokio::test]
+async fn drop_index_advice_quotes_identifiers() {
+    let n = unique("x");
+    let schema = format!("Advice Schema {n}");
+    let table = "Some \"Table\"";
+    let index = "Mixed Case Idx";
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let pool = builder().max_size(1).build().unwrap();
+    let c = pool.get().await.unwrap();
+    c.raw()
+        .batch_execute(&format!(
+            "CREATE SCHEMA {s}; CREATE TABLE {s}.{t} (v int); CREATE INDEX {i} ON {s}.{t} (v);",
+            s = quote(&schema),
+            t = quote(table),
+            i = quote(index),
+        ))
+        .await
+        .unwrap();
+    drop(c);
+
+    let advice = pool
+        .server_stats()
+        .advise(64 * GIB, StorageKind::Ssd)
+        .await
+        .unwrap();
+    let statement = advice
+        .indexes
+        .iter()
+        .find_map(|i| match i {
+            IndexAdvice::Unused {
+                index: name,
+                statement,
+                ..
+            } if *name == format!("{schema}.{index}") => Some(statement.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no advice for the index: {:#?}", advice.indexes));
+    let c = pool.get().await.unwrap();
+    let ran = c.raw().batch_execute(&statement).await;
+    let left: i64 = c
+        .raw()
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = $1",
+            &[&schema],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    c.raw()
+        .batch_execute(&format!("DROP SCHEMA {} CASCADE", quote(&schema)))
+        .await
+        .unwrap();
+    ran.unwrap_or_else(|e| panic!("`{statement}` failed: {e}"));
+    assert_eq!(left, 0, "`{statement}` dropped the index");
+}
