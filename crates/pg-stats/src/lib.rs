@@ -16,6 +16,7 @@ mod clock;
 mod error;
 mod latency;
 mod lease;
+mod lex;
 mod manager;
 mod methods;
 mod normalize;
