@@ -5,26 +5,35 @@
 //!   (take a connection from a pool of 16, `prepare_cached`, `query_one` on
 //!   a primary key) at 1 and 16 tasks, `StatsPool` and raw
 //!   deadpool-postgres alternating in 0.5 s slices (ABBA order) for 20 slices
-//!   each; throughput = all queries ÷ all time per side. Criterion runs its
-//!   rows one after the other, so a burst of load from another process
+//!   each; throughput = all queries ÷ all time per side. Both pools are
+//!   configured alike (size, timeouts, recycling), once with `Fast`
+//!   recycling and once with `Verified` (StatsPool's default). Criterion runs
+//!   its rows one after the other, so a burst of load from another process
 //!   lands on one row only; alternating slices spreads it over both.
 //! * **The ceiling.** `pgbench -S -M prepared -c 4 -j 2` (select-only,
-//!   prepared, 4 connections, 2 threads, scale 1), interleaved with the same
-//!   statement through `StatsPool` and raw deadpool-postgres at 4
-//!   connections (4 tasks, each owning a connection, on a 2-worker tokio
-//!   runtime): three rounds of 5 s each, the median of each side kept.
+//!   prepared, 4 connections, 2 threads, scale 1), interleaved round by
+//!   round with the same statement from 4 tasks on a 2-worker tokio runtime
+//!   through `StatsPool` and raw deadpool-postgres, each used as a pool:
+//!   every query takes a connection from a pool of 4 and gives it back,
+//!   with the default `Verified` recycling and with `Fast`. pgbench's
+//!   clients each keep one connection for the run, so the like-for-like
+//!   transport rows are there too: 4 tasks each holding one client for the
+//!   round ("held"). Three rounds of 5 s each, the median of each side kept.
 //! * The connection set-up time `StatsPool` measured.
 //!
 //! Run: `cargo run --release -p perfect21-benches --bin pg_stats_measure`
-//! with `DATABASE_URL` set (`cargo xtask bench pg_stats` does both).
+//! with `DATABASE_URL` set (`cargo xtask bench pg_stats` does both);
+//! without it the program fails.
 #![allow(missing_docs)]
 
 use std::process::Command;
 use std::sync::Arc;
+
+use perfect21_pg_stats::{Latency, RecyclingMethod};
 use std::time::Duration;
 
 use perfect21_benches::interleave;
-use perfect21_benches::pg_stats::{ROWS, SELECT, deadpool_pool, seed, stats_pool};
+use perfect21_benches::pg_stats::{METHODS, ROWS, SELECT, deadpool_pool, seed, stats_pool};
 use perfect21_benches::results::{self, Record};
 use perfect21_benches::service_url;
 
@@ -82,6 +91,39 @@ macro_rules! pk_select {
     }};
 }
 
+/// One select of pgbench's workload on a connection taken from `pool` and
+/// given back.
+macro_rules! pooled_select {
+    ($pool:expr) => {{
+        let pool = $pool.clone();
+        move |_task: usize, aid: i32| {
+            let pool = pool.clone();
+            async move {
+                let c = pool.get().await.expect("a connection");
+                let stmt = c.prepare_cached(PGBENCH_SELECT).await.expect("prepare");
+                c.query_one(&stmt, &[&aid]).await.expect("row");
+            }
+        }
+    }};
+}
+
+/// One select of pgbench's workload on task `t`'s own held client.
+macro_rules! held_select {
+    ($clients:expr) => {{
+        let clients = $clients.clone();
+        move |t: usize, aid: i32| {
+            let clients = clients.clone();
+            async move {
+                let stmt = clients[t]
+                    .prepare_cached(PGBENCH_SELECT)
+                    .await
+                    .expect("prepare");
+                clients[t].query_one(&stmt, &[&aid]).await.expect("row");
+            }
+        }
+    }};
+}
+
 fn main() {
     let url = service_url("DATABASE_URL");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -90,47 +132,73 @@ fn main() {
         .build()
         .expect("runtime");
     let mut records = Vec::new();
+    let mut connect = Vec::new();
 
-    // Recording overhead, interleaved.
+    // Recording overhead, interleaved, for each recycling method.
     rt.block_on(seed(&url)).expect("seed the bench table");
-    let ours = rt.block_on(async { stats_pool(&url, POOL_SIZE) });
-    let raw = rt.block_on(async { deadpool_pool(&url, POOL_SIZE) });
-    for tasks in [1, 16] {
-        let (o, r) = rt.block_on(interleave::interleaved(
-            pk_select!(ours),
-            pk_select!(raw),
-            tasks,
-            SLICE,
-            SLICES,
-        ));
-        let case = format!(
-            "pk_select, {tasks} task(s), pool of {POOL_SIZE}, {SLICES} × 0.5 s slices each, interleaved"
-        );
-        eprintln!("{case}: StatsPool {o:.0} qps, deadpool-postgres {r:.0} qps");
-        records.push(Record::new(BENCH, &case, "perfect21", o, "qps"));
-        records.push(Record::new(BENCH, &case, "deadpool-postgres", r, "qps"));
-        records.push(Record::new(
-            BENCH,
-            &case,
-            "perfect21 overhead",
-            (r / o - 1.0) * 100.0,
-            "%",
-        ));
+    for (method_name, method) in METHODS {
+        let ours = rt.block_on(async { stats_pool(&url, POOL_SIZE, method.clone()) });
+        let raw = rt.block_on(async { deadpool_pool(&url, POOL_SIZE, method.clone()) });
+        for tasks in [1, 16] {
+            let (o, r) = rt.block_on(interleave::interleaved(
+                pk_select!(ours),
+                pk_select!(raw),
+                tasks,
+                SLICE,
+                SLICES,
+            ));
+            let case = format!(
+                "pk_select, {tasks} task(s), pool of {POOL_SIZE}, {method_name} recycling, \
+                 {SLICES} × 0.5 s slices each, interleaved"
+            );
+            eprintln!("{case}: StatsPool {o:.0} qps, deadpool-postgres {r:.0} qps");
+            records.push(Record::new(BENCH, &case, "perfect21", o, "qps"));
+            records.push(Record::new(BENCH, &case, "deadpool-postgres", r, "qps"));
+            records.push(Record::new(
+                BENCH,
+                &case,
+                "perfect21 overhead",
+                (r / o - 1.0) * 100.0,
+                "%",
+            ));
+        }
+        connect.push(ours.pool_stats().connect_time);
     }
 
-    // The ceiling: pgbench, interleaved with both pools at 4 connections.
+    // The ceiling: pgbench, interleaved with both pools at 4 connections,
+    // used as pools (each method) and as 4 held clients.
     pgbench(&["-i", "-s", "1", "-q", &url]);
-    let (ours4, ours_clients, raw_clients) = rt.block_on(async {
-        let ours = stats_pool(&url, CONNECTIONS);
-        let raw = deadpool_pool(&url, CONNECTIONS);
+    let sides = rt.block_on(async {
+        let mut sides = Vec::new();
+        for (method_name, method) in [METHODS[1].clone(), METHODS[0].clone()] {
+            sides.push((
+                format!("perfect21, pool, {method_name}"),
+                Side::StatsPool(stats_pool(&url, CONNECTIONS, method.clone())),
+            ));
+            sides.push((
+                format!("deadpool-postgres, pool, {method_name}"),
+                Side::Deadpool(deadpool_pool(&url, CONNECTIONS, method)),
+            ));
+        }
+        let ours = stats_pool(&url, CONNECTIONS, RecyclingMethod::Verified);
+        let raw = deadpool_pool(&url, CONNECTIONS, RecyclingMethod::Verified);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for _ in 0..CONNECTIONS {
             a.push(ours.get().await.expect("a connection"));
             b.push(raw.get().await.expect("a connection"));
         }
-        (ours, Arc::new(a), Arc::new(b))
+        sides.push((
+            "perfect21, 4 held clients".to_owned(),
+            Side::StatsHeld(ours, Arc::new(a)),
+        ));
+        sides.push((
+            "deadpool-postgres, 4 held clients".to_owned(),
+            Side::DeadpoolHeld(Arc::new(b)),
+        ));
+        sides
     });
-    let (mut pg, mut mine, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut pg = Vec::new();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); sides.len()];
     for round in 0..ROUNDS {
         let out = pgbench(&[
             "-S",
@@ -151,64 +219,57 @@ fn main() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no `tps = ` line in pgbench's output:\n{out}"));
         pg.push(tps);
-        let clients = ours_clients.clone();
-        let (q, s) = rt.block_on(run(ROUND, CONNECTIONS, ACCOUNTS, move |t, aid| {
-            let clients = clients.clone();
-            async move {
-                let stmt = clients[t]
-                    .prepare_cached(PGBENCH_SELECT)
-                    .await
-                    .expect("prepare");
-                clients[t].query_one(&stmt, &[&aid]).await.expect("row");
-            }
-        }));
-        mine.push(q as f64 / s);
-        let clients = raw_clients.clone();
-        let (q, s) = rt.block_on(run(ROUND, CONNECTIONS, ACCOUNTS, move |t, aid| {
-            let clients = clients.clone();
-            async move {
-                let stmt = clients[t]
-                    .prepare_cached(PGBENCH_SELECT)
-                    .await
-                    .expect("prepare");
-                clients[t].query_one(&stmt, &[&aid]).await.expect("row");
-            }
-        }));
-        theirs.push(q as f64 / s);
-        eprintln!(
-            "round {round}: pgbench {:.0} tps, StatsPool {:.0} qps, deadpool-postgres {:.0} qps",
-            pg[round], mine[round], theirs[round]
-        );
+        let mut line = format!("round {round}: pgbench {tps:.0} tps");
+        for (i, (name, side)) in sides.iter().enumerate() {
+            let (q, s) = rt.block_on(async {
+                match side {
+                    Side::StatsPool(p) => {
+                        run(ROUND, CONNECTIONS, ACCOUNTS, pooled_select!(p)).await
+                    }
+                    Side::Deadpool(p) => run(ROUND, CONNECTIONS, ACCOUNTS, pooled_select!(p)).await,
+                    Side::StatsHeld(_, c) => {
+                        run(ROUND, CONNECTIONS, ACCOUNTS, held_select!(c)).await
+                    }
+                    Side::DeadpoolHeld(c) => {
+                        run(ROUND, CONNECTIONS, ACCOUNTS, held_select!(c)).await
+                    }
+                }
+            });
+            rates[i].push(q as f64 / s);
+            line.push_str(&format!(", {name} {:.0} qps", q as f64 / s));
+        }
+        eprintln!("{line}");
     }
-    let (pgbench_tps, ours_tps, raw_tps) = (median(pg), median(mine), median(theirs));
+    let pgbench_tps = median(pg);
     let case = format!(
         "select-only, prepared, 4 connections, median of {ROUNDS} interleaved {} s rounds",
         ROUND.as_secs()
     );
-    records.extend([
-        Record::new(
-            BENCH,
-            &case,
-            "pgbench -S -M prepared -c 4 -j 2",
-            pgbench_tps,
-            "tps",
-        ),
-        Record::new(BENCH, &case, "perfect21", ours_tps, "qps"),
-        Record::new(BENCH, &case, "deadpool-postgres", raw_tps, "qps"),
-        Record::new(
-            BENCH,
-            &case,
-            "perfect21 / pgbench",
-            ours_tps / pgbench_tps * 100.0,
-            "%",
-        ),
-    ]);
+    records.push(Record::new(
+        BENCH,
+        &case,
+        "pgbench -S -M prepared -c 4 -j 2",
+        pgbench_tps,
+        "tps",
+    ));
+    for ((name, side), rates) in sides.iter().zip(rates) {
+        let qps = median(rates);
+        records.push(Record::new(BENCH, &case, name, qps, "qps"));
+        if matches!(side, Side::StatsPool(_) | Side::StatsHeld(..)) {
+            records.push(Record::new(
+                BENCH,
+                &case,
+                &format!("{name} / pgbench"),
+                qps / pgbench_tps * 100.0,
+                "%",
+            ));
+        }
+        if let Side::StatsPool(p) | Side::StatsHeld(p, _) = side {
+            connect.push(p.pool_stats().connect_time);
+        }
+    }
 
-    let mut connect = ours.pool_stats().connect_time;
-    let more = ours4.pool_stats().connect_time;
-    connect.count += more.count;
-    connect.total += more.total;
-    connect.max = connect.max.max(more.max);
+    let connect = merged(&connect);
     let case = format!(
         "connection set-up measured by StatsPool ({} connections)",
         connect.count
@@ -232,6 +293,29 @@ fn main() {
         Ok(path) => eprintln!("written to {}", path.display()),
         Err(e) => eprintln!("could not write the results: {e}"),
     }
+}
+
+/// One side of the ceiling comparison.
+enum Side {
+    StatsPool(perfect21_pg_stats::StatsPool),
+    Deadpool(deadpool_postgres::Pool),
+    /// The pool (for its connect figures) and its 4 checked-out clients.
+    StatsHeld(
+        perfect21_pg_stats::StatsPool,
+        Arc<Vec<perfect21_pg_stats::StatsClient>>,
+    ),
+    DeadpoolHeld(Arc<Vec<deadpool_postgres::Client>>),
+}
+
+/// Count, total and max of several connect-time summaries.
+fn merged(all: &[Latency]) -> Latency {
+    let mut sum = Latency::default();
+    for l in all {
+        sum.count += l.count;
+        sum.total += l.total;
+        sum.max = sum.max.max(l.max);
+    }
+    sum
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
