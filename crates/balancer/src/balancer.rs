@@ -5,7 +5,7 @@ use std::fmt;
 use std::hash::Hash;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -88,6 +88,7 @@ where
                 endpoints: endpoints.len(),
                 ejected: 0,
             }),
+            panic: AtomicBool::new(false),
         });
         let now = shared.timeline.now();
         let endpoints = endpoints
@@ -109,7 +110,9 @@ where
     ///
     /// # Errors
     /// [`Error::NoEndpoints`] for an empty set,
-    /// [`Error::NoAvailableEndpoint`] when every endpoint is ejected,
+    /// [`Error::NoAvailableEndpoint`] when every endpoint is ejected (only
+    /// possible with the panic threshold off: at its default every
+    /// endpoint takes traffic once fewer than half are healthy),
     /// [`Error::KeyRequired`] for a hashing strategy.
     #[inline]
     pub fn pick(&self) -> Result<PickGuard<E>, Error> {
@@ -140,11 +143,13 @@ where
             return Err(Error::NoEndpoints);
         }
         let now = inner.shared.timeline.now();
+        let panic = inner.shared.panic.load(Ordering::Relaxed);
         let ctx = PickContext {
             cores: &**set,
             now,
             key,
             settings: &inner.shared.settings,
+            panic,
         };
         for _ in 0..4 {
             let Some(index) = inner.strategy.pick(&ctx) else {
@@ -153,7 +158,15 @@ where
             let Some(endpoint) = set.endpoints.get(index) else {
                 break;
             };
-            if let Some((probe, admitted)) = endpoint.core.try_acquire(now) {
+            if let Some((probe, admitted)) = endpoint.core.try_acquire(now, panic) {
+                if panic {
+                    inner
+                        .shared
+                        .totals
+                        .local()
+                        .panic_routed
+                        .fetch_add(1, Ordering::Relaxed);
+                }
                 if admitted {
                     tracing::info!(
                         target: "perfect21_balancer",
@@ -196,7 +209,9 @@ where
             }
             let now = shared.timeline.now();
             endpoints.push(new_endpoint(shared, endpoint, weight, now));
-            shared.outlier.lock().endpoints += 1;
+            let mut counts = shared.outlier.lock();
+            counts.endpoints += 1;
+            shared.recount(&counts);
             Ok(())
         })
     }
@@ -220,6 +235,7 @@ where
                 counts.ejected = counts.ejected.saturating_sub(1);
             }
             removed.core.removed.store(true, Ordering::Release);
+            shared.recount(&counts);
             Ok(())
         })
     }
@@ -323,6 +339,7 @@ where
             in_flight: requests.saturating_sub(successes + failures + cancelled),
             unavailable: totals.sum(|t| &t.unavailable),
             ejections: totals.sum(|t| &t.ejections),
+            panic_routed: totals.sum(|t| &t.panic_routed),
             ejected_now: endpoints.iter().filter(|e| e.ejected).count(),
             endpoints,
         }

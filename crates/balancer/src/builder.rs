@@ -20,7 +20,8 @@ use crate::strategy::{PeakEwma, Strategy};
 /// | [`consecutive_failures`](Self::consecutive_failures) | 5 |
 /// | [`base_ejection_time`](Self::base_ejection_time) | 30 s |
 /// | [`max_ejection_time`](Self::max_ejection_time) | 300 s |
-/// | [`max_ejection_percent`](Self::max_ejection_percent) | 10 (at least one endpoint) |
+/// | [`max_ejection_percent`](Self::max_ejection_percent) | 10 (at least one endpoint; 0: none) |
+/// | [`panic_threshold_percent`](Self::panic_threshold_percent) | 50 |
 /// | [`default_rtt`](Self::default_rtt) | 30 ms |
 /// | [`ewma_decay`](Self::ewma_decay) | 10 s |
 /// | [`failure_penalty`](Self::failure_penalty) | 500 ms |
@@ -34,6 +35,7 @@ pub struct BalancerBuilder<E> {
     base_ejection_time: Duration,
     max_ejection_time: Duration,
     max_ejection_percent: u32,
+    panic_threshold_percent: u32,
     default_rtt: Duration,
     ewma_decay: Duration,
     failure_penalty: Duration,
@@ -50,6 +52,7 @@ impl<E: fmt::Debug> fmt::Debug for BalancerBuilder<E> {
             .field("base_ejection_time", &self.base_ejection_time)
             .field("max_ejection_time", &self.max_ejection_time)
             .field("max_ejection_percent", &self.max_ejection_percent)
+            .field("panic_threshold_percent", &self.panic_threshold_percent)
             .field("default_rtt", &self.default_rtt)
             .field("ewma_decay", &self.ewma_decay)
             .field("failure_penalty", &self.failure_penalty)
@@ -69,6 +72,7 @@ impl<E> Default for BalancerBuilder<E> {
             base_ejection_time: Duration::from_secs(30),
             max_ejection_time: Duration::from_secs(300),
             max_ejection_percent: 10,
+            panic_threshold_percent: 50,
             default_rtt: Duration::from_millis(30),
             ewma_decay: Duration::from_secs(10),
             failure_penalty: Duration::from_millis(500),
@@ -140,9 +144,25 @@ where
     }
 
     /// The share of endpoints that may be ejected at once, in percent
-    /// (0–100, rounded down, but one endpoint may always be ejected).
+    /// (0–100, rounded down, but above 0 % one endpoint may always be
+    /// ejected; 0 % ejects none).
     pub fn max_ejection_percent(mut self, percent: u32) -> Self {
         self.max_ejection_percent = percent;
+        self
+    }
+
+    /// Envoy's panic threshold, in percent (0–100, default 50): when fewer
+    /// than this share of the endpoints are healthy (neither ejected nor on
+    /// probation), picks go over **all** endpoints, ejected ones included,
+    /// rather than overloading the few left or refusing traffic when none
+    /// is left — so a single-endpoint balancer keeps sending to its only
+    /// endpoint. Such picks are counted in
+    /// [`BalancerStats::panic_routed`](crate::BalancerStats::panic_routed);
+    /// ejection times and probation probes go on as usual. 0 turns panic
+    /// routing off: with every endpoint ejected, picks then fail with
+    /// [`Error::NoAvailableEndpoint`].
+    pub fn panic_threshold_percent(mut self, percent: u32) -> Self {
+        self.panic_threshold_percent = percent;
         self
     }
 
@@ -198,6 +218,9 @@ where
         if self.max_ejection_percent > 100 {
             return Err(invalid("max_ejection_percent", "must be 0 to 100"));
         }
+        if self.panic_threshold_percent > 100 {
+            return Err(invalid("panic_threshold_percent", "must be 0 to 100"));
+        }
         if self.default_rtt.is_zero() {
             return Err(invalid("default_rtt", "must be above zero"));
         }
@@ -221,6 +244,7 @@ where
                 base_ejection_ns: nanos(self.base_ejection_time),
                 max_ejection_ns: nanos(self.max_ejection_time),
                 max_ejection_percent: self.max_ejection_percent,
+                panic_threshold_percent: self.panic_threshold_percent,
             }),
             default_rtt_ns: nanos(self.default_rtt) as f64,
             decay_ns: nanos(self.ewma_decay) as f64,

@@ -17,6 +17,8 @@ pub struct PickContext<'a> {
     pub(crate) now: u64,
     pub(crate) key: Option<u64>,
     pub(crate) settings: &'a Settings,
+    /// Panic mode: every endpoint counts as available.
+    pub(crate) panic: bool,
 }
 
 impl fmt::Debug for PickContext<'_> {
@@ -25,6 +27,7 @@ impl fmt::Debug for PickContext<'_> {
             .field("len", &self.len())
             .field("generation", &self.generation())
             .field("key", &self.key)
+            .field("panic", &self.panic)
             .finish()
     }
 }
@@ -57,10 +60,19 @@ impl PickContext<'_> {
     }
 
     /// Whether endpoint `index` can take a request now: healthy, or its
-    /// ejection is over and its probation probe slot is free.
+    /// ejection is over and its probation probe slot is free — or any
+    /// endpoint in panic mode (see [`is_panic`](Self::is_panic)).
     #[inline]
     pub fn is_available(&self, index: usize) -> bool {
-        index < self.len() && self.cores.core(index).is_available(self.now)
+        index < self.len() && (self.panic || self.cores.core(index).is_available(self.now))
+    }
+
+    /// Whether the balancer is in panic mode: fewer than
+    /// [`panic_threshold_percent`](crate::BalancerBuilder::panic_threshold_percent)
+    /// of the endpoints are healthy, so every endpoint counts as available.
+    #[inline]
+    pub fn is_panic(&self) -> bool {
+        self.panic
     }
 
     /// Requests picked from endpoint `index` and not yet resolved.
@@ -138,6 +150,6 @@ impl PickContext<'_> {
         let len = self.len();
         (0..len)
             .map(|offset| (start % len.max(1) + offset) % len)
-            .find(|&index| self.cores.core(index).is_available(self.now))
+            .find(|&index| self.is_available(index))
     }
 }

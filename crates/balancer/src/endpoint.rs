@@ -85,18 +85,25 @@ impl Core {
     /// request, `Some(true)` for the probation probe, `None` when it is
     /// ejected or its probe slot is taken. `Some(true)` from an ejected
     /// endpoint also moves it to probation (returned as the second value).
+    /// In panic mode an endpoint that cannot take the probe takes a normal
+    /// request instead of refusing.
     #[inline]
-    pub(crate) fn try_acquire(&self, now: u64) -> Option<(bool, bool)> {
+    pub(crate) fn try_acquire(&self, now: u64, panic: bool) -> Option<(bool, bool)> {
         let state = self.state.load(Ordering::Acquire);
         if state == HEALTHY {
             return Some((false, false));
         }
+        let normal = panic.then_some((false, false));
         if state == EJECTED && now < self.until.load(Ordering::Acquire) {
-            return None;
+            return normal;
         }
-        self.probe
+        if self
+            .probe
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .ok()?;
+            .is_err()
+        {
+            return normal;
+        }
         let admitted = state == EJECTED
             && self
                 .state

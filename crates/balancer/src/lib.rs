@@ -16,6 +16,7 @@ mod error;
 mod guard;
 mod health;
 mod outlier;
+mod panic_mode;
 mod set;
 mod settings;
 mod shared;

@@ -72,6 +72,7 @@ impl<E: fmt::Debug> Endpoint<E> {
                 return;
             }
             counts.ejected += 1;
+            self.shared.recount(&counts);
         }
         let mut book = core.book.lock();
         if !from_probation {
@@ -113,6 +114,7 @@ impl<E: fmt::Debug> Endpoint<E> {
             core.state.store(HEALTHY, Ordering::Release);
             if !core.removed.load(Ordering::Acquire) {
                 counts.ejected = counts.ejected.saturating_sub(1);
+                self.shared.recount(&counts);
             }
             core.book.lock().healthy_since = now;
             core.consecutive_failures.store(0, Ordering::Relaxed);

@@ -7,12 +7,17 @@ pub(crate) struct OutlierSettings {
     pub(crate) base_ejection_ns: u64,
     pub(crate) max_ejection_ns: u64,
     pub(crate) max_ejection_percent: u32,
+    pub(crate) panic_threshold_percent: u32,
 }
 
 impl OutlierSettings {
     /// How many endpoints of `endpoints` may be ejected at once: the
-    /// percentage, rounded down, but at least one.
+    /// percentage, rounded down, but at least one — except at 0 %, which
+    /// ejects none.
     pub(crate) fn max_ejected(&self, endpoints: usize) -> usize {
+        if self.max_ejection_percent == 0 {
+            return 0;
+        }
         (endpoints.saturating_mul(self.max_ejection_percent as usize) / 100).max(1)
     }
 

@@ -1,7 +1,7 @@
 //! The balancer-wide state every endpoint points to: clock, options,
 //! totals and the outlier lock.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
@@ -16,6 +16,9 @@ pub(crate) struct Shared {
     pub(crate) totals: Totals,
     /// Serialises ejections and returns, and guards the counts below.
     pub(crate) outlier: Mutex<OutlierCounts>,
+    /// Panic mode (see `panic_mode.rs`): read by every pick, written under
+    /// the outlier lock.
+    pub(crate) panic: AtomicBool,
 }
 
 /// How many endpoints the set holds and how many are ejected (or on
@@ -51,6 +54,7 @@ pub(crate) struct TotalsShard {
     pub(crate) cancelled: AtomicU64,
     pub(crate) unavailable: AtomicU64,
     pub(crate) ejections: AtomicU64,
+    pub(crate) panic_routed: AtomicU64,
 }
 
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);

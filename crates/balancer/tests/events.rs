@@ -37,6 +37,7 @@ fn ejection_probation_and_readmission_are_traced() {
         let clock = ManualClock::new();
         let balancer = builder(RoundRobin::new(), &["a"], &clock)
             .consecutive_failures(1)
+            .panic_threshold_percent(0)
             .build()
             .unwrap();
         call(&balancer, &clock, ms(1), |_| true);

@@ -36,6 +36,10 @@ fn each_out_of_range_option_is_named() {
         "max_ejection_percent"
     );
     assert_eq!(
+        field(b().panic_threshold_percent(101).build()),
+        "panic_threshold_percent"
+    );
+    assert_eq!(
         field(b().default_rtt(Duration::ZERO).build()),
         "default_rtt"
     );

@@ -35,7 +35,10 @@ fn fail_until_ejected(balancer: &Balancer<&'static str>, clock: &ManualClock, ba
 #[test]
 fn five_consecutive_failures_eject_and_a_success_resets_the_count() {
     let clock = ManualClock::new();
-    let balancer = builder(RoundRobin::new(), &["a"], &clock).build().unwrap();
+    let balancer = builder(RoundRobin::new(), &["a"], &clock)
+        .panic_threshold_percent(0)
+        .build()
+        .unwrap();
     for _ in 0..4 {
         call(&balancer, &clock, ms(1), |_| true);
     }
@@ -82,6 +85,7 @@ fn probation_allows_one_probe_at_a_time_and_a_success_readmits() {
     let clock = ManualClock::new();
     let balancer = builder(RoundRobin::new(), &["a"], &clock)
         .consecutive_failures(1)
+        .panic_threshold_percent(0)
         .build()
         .unwrap();
     call(&balancer, &clock, ms(1), |_| true);
@@ -106,6 +110,7 @@ fn a_cancelled_probe_frees_the_slot_without_readmitting() {
     let clock = ManualClock::new();
     let balancer = builder(RoundRobin::new(), &["a"], &clock)
         .consecutive_failures(1)
+        .panic_threshold_percent(0)
         .build()
         .unwrap();
     call(&balancer, &clock, ms(1), |_| true);
@@ -123,6 +128,7 @@ fn a_failed_probe_ejects_again_for_longer_up_to_the_cap() {
     let clock = ManualClock::new();
     let balancer = builder(RoundRobin::new(), &["a"], &clock)
         .consecutive_failures(1)
+        .panic_threshold_percent(0)
         .base_ejection_time(secs(10))
         .max_ejection_time(secs(25))
         .build()
@@ -148,6 +154,7 @@ fn the_multiplier_decays_after_healthy_periods() {
     let clock = ManualClock::new();
     let balancer = builder(RoundRobin::new(), &["a"], &clock)
         .consecutive_failures(1)
+        .panic_threshold_percent(0)
         .base_ejection_time(secs(10))
         .build()
         .unwrap();
@@ -171,7 +178,7 @@ fn the_multiplier_decays_after_healthy_periods() {
 }
 
 #[test]
-fn never_more_than_max_ejection_percent_but_at_least_one() {
+fn never_more_than_max_ejection_percent_but_at_least_one_above_zero() {
     let clock = ManualClock::new();
     let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
     let balancer = builder(RoundRobin::new(), &names, &clock)
@@ -196,11 +203,12 @@ fn never_more_than_max_ejection_percent_but_at_least_one() {
         call(&balancer, &clock, ms(1), |_| true);
     }
     assert_eq!(balancer.stats().ejected_now, 3);
-    // 0 % still allows one.
+    // 1 % of 10 rounds down to none, but one may always go (0 % ejects
+    // none: see panic_threshold.rs).
     let clock = ManualClock::new();
-    let balancer = builder(RoundRobin::new(), &["a", "b"], &clock)
+    let balancer = builder(RoundRobin::new(), &names, &clock)
         .consecutive_failures(1)
-        .max_ejection_percent(0)
+        .max_ejection_percent(1)
         .build()
         .unwrap();
     for _ in 0..10 {
@@ -263,6 +271,7 @@ fn a_passing_health_check_ends_the_ejection_early() {
     let healthy = Arc::new(AtomicBool::new(false));
     let balancer = builder(RoundRobin::new(), &["a"], &clock)
         .consecutive_failures(1)
+        .panic_threshold_percent(0)
         .health_check({
             let checks = Arc::clone(&checks);
             let healthy = Arc::clone(&healthy);
@@ -300,6 +309,7 @@ fn a_panicking_health_check_counts_as_failed() {
     let clock = ManualClock::new();
     let balancer = builder(RoundRobin::new(), &["a"], &clock)
         .consecutive_failures(1)
+        .panic_threshold_percent(0)
         .health_check(|_: &&str| -> bool { panic!("probe blew up") })
         .build()
         .unwrap();
