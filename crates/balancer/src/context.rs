@@ -146,10 +146,44 @@ impl PickContext<'_> {
     }
 
     /// The first available index at or after `start`, wrapping around.
+    /// It hands an unavailable endpoint's whole share to the next one, which
+    /// suits a primary / fallback order; to spread the share, use
+    /// [`random_available`](Self::random_available).
     pub fn next_available(&self, start: usize) -> Option<usize> {
         let len = self.len();
         (0..len)
             .map(|offset| (start % len.max(1) + offset) % len)
             .find(|&index| self.is_available(index))
+    }
+
+    /// An available endpoint drawn uniformly from `random` (64 random
+    /// bits), or `None` if none is available. O(n): for the fallback when
+    /// a cheaper draw landed on an unavailable endpoint.
+    pub fn random_available(&self, random: u64) -> Option<usize> {
+        self.draw_available(random, |_| 1)
+    }
+
+    /// An available endpoint drawn from `random` (64 random bits) with
+    /// probability weight ÷ the available endpoints' total weight, or
+    /// `None` if none is available. O(n).
+    pub fn random_available_by_weight(&self, random: u64) -> Option<usize> {
+        self.draw_available(random, |index| u64::from(self.weight(index)))
+    }
+
+    fn draw_available(&self, random: u64, weight: impl Fn(usize) -> u64) -> Option<usize> {
+        let available = |index: &usize| self.is_available(*index);
+        let total: u64 = (0..self.len()).filter(available).map(&weight).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut point = ((u128::from(random) * u128::from(total)) >> 64) as u64;
+        for index in (0..self.len()).filter(available) {
+            let w = weight(index);
+            if point < w {
+                return Some(index);
+            }
+            point -= w;
+        }
+        None
     }
 }

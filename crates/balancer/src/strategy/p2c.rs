@@ -17,15 +17,17 @@ pub(super) fn two_distinct(rng: &Rng, n: usize) -> (usize, usize) {
 
 /// Chooses between candidates `a` and `b` (distinct): the available one,
 /// or the one with the lower cost when both are (`a` on a tie); when
-/// neither is available, the next available after `a`.
+/// neither is available, a random available one (not `a`'s neighbour,
+/// which would inherit the unavailable endpoints' share).
 #[inline]
 pub(super) fn choose(
     ctx: &PickContext<'_>,
+    rng: &Rng,
     a: usize,
     b: usize,
     cost: impl Fn(usize) -> f64,
 ) -> Option<usize> {
-    choose_by(ctx, a, b, |a, b| cost(b) < cost(a))
+    choose_by(ctx, rng, a, b, |a, b| cost(b) < cost(a))
 }
 
 /// As [`choose`], with `prefer_b(a, b)` deciding between two available
@@ -33,6 +35,7 @@ pub(super) fn choose(
 #[inline]
 pub(super) fn choose_by(
     ctx: &PickContext<'_>,
+    rng: &Rng,
     a: usize,
     b: usize,
     prefer_b: impl Fn(usize, usize) -> bool,
@@ -41,7 +44,7 @@ pub(super) fn choose_by(
         (true, true) => Some(if prefer_b(a, b) { b } else { a }),
         (true, false) => Some(a),
         (false, true) => Some(b),
-        (false, false) => ctx.next_available(a),
+        (false, false) => ctx.random_available(rng.next_u64()),
     }
 }
 
@@ -53,7 +56,7 @@ pub(super) fn pick(ctx: &PickContext<'_>, rng: &Rng, cost: impl Fn(usize) -> f64
         1 => ctx.is_available(0).then_some(0),
         n => {
             let (a, b) = two_distinct(rng, n);
-            choose(ctx, a, b, cost)
+            choose(ctx, rng, a, b, cost)
         }
     }
 }

@@ -48,7 +48,7 @@ impl Strategy for PeakEwma {
             1 => ctx.is_available(0).then_some(0),
             n => {
                 let (a, b) = p2c::two_distinct(&self.rng, n);
-                p2c::choose_by(ctx, a, b, |a, b| {
+                p2c::choose_by(ctx, &self.rng, a, b, |a, b| {
                     // cost = rtt × e^(−(now − at)/decay) × (in_flight + 1);
                     // comparing two costs needs only e^((at_b − at_a)/decay).
                     let (rtt_a, at_a) = ctx.rtt_sample(a);

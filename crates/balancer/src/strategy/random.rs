@@ -3,7 +3,9 @@ use super::rng::Rng;
 use crate::context::PickContext;
 
 /// A random endpoint, each with probability weight ÷ total weight
-/// (uniform when weights are equal). Seedable for tests.
+/// (uniform when weights are equal). Seedable for tests. A draw that lands
+/// on an unavailable endpoint is drawn again among the available ones, so
+/// each keeps its weight's share of what remains.
 #[derive(Debug)]
 pub struct Random {
     rng: Rng,
@@ -45,7 +47,7 @@ impl Strategy for Random {
         if ctx.is_available(index) {
             Some(index)
         } else {
-            ctx.next_available(index)
+            ctx.random_available_by_weight(self.rng.next_u64())
         }
     }
 }

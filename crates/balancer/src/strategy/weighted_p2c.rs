@@ -55,7 +55,7 @@ impl Strategy for WeightedP2c {
             .map(|_| self.draw(ctx, total))
             .find(|&b| b != a)
             .unwrap_or((a + 1) % n);
-        p2c::choose(ctx, a, b, |index| {
+        p2c::choose(ctx, &self.rng, a, b, |index| {
             ctx.in_flight(index) as f64 / f64::from(ctx.weight(index).max(1))
         })
     }
