@@ -339,6 +339,7 @@ where
             in_flight: requests.saturating_sub(successes + failures + cancelled),
             unavailable: totals.sum(|t| &t.unavailable),
             ejections: totals.sum(|t| &t.ejections),
+            ejections_overflow: totals.sum(|t| &t.ejections_overflow),
             panic_routed: totals.sum(|t| &t.panic_routed),
             ejected_now: endpoints.iter().filter(|e| e.ejected).count(),
             endpoints,

@@ -145,7 +145,9 @@ where
 
     /// The share of endpoints that may be ejected at once, in percent
     /// (0–100, rounded down, but above 0 % one endpoint may always be
-    /// ejected; 0 % ejects none).
+    /// ejected; 0 % ejects none). An ejection the cap refuses is counted in
+    /// [`BalancerStats::ejections_overflow`](crate::BalancerStats::ejections_overflow),
+    /// and the endpoint's run of consecutive failures starts over.
     pub fn max_ejection_percent(mut self, percent: u32) -> Self {
         self.max_ejection_percent = percent;
         self

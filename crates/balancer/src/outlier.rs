@@ -62,6 +62,15 @@ impl<E: fmt::Debug> Endpoint<E> {
         if !from_probation {
             let cap = outlier.max_ejected(counts.endpoints);
             if counts.ejected >= cap {
+                // Refused: the run of failures starts over, so the endpoint
+                // needs a fresh run (and this lock) only after another
+                // `consecutive_failures` failures, not on every one.
+                core.consecutive_failures.store(0, Ordering::Relaxed);
+                self.shared
+                    .totals
+                    .local()
+                    .ejections_overflow
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(
                     target: "perfect21_balancer",
                     endpoint = ?self.value,

@@ -54,6 +54,7 @@ pub(crate) struct TotalsShard {
     pub(crate) cancelled: AtomicU64,
     pub(crate) unavailable: AtomicU64,
     pub(crate) ejections: AtomicU64,
+    pub(crate) ejections_overflow: AtomicU64,
     pub(crate) panic_routed: AtomicU64,
 }
 

@@ -64,6 +64,9 @@ pub struct BalancerStats<E> {
     pub unavailable: u64,
     /// Ejections so far.
     pub ejections: u64,
+    /// Ejections refused because `max_ejection_percent` was reached (the
+    /// endpoint's run of consecutive failures then starts over).
+    pub ejections_overflow: u64,
     /// Picks made in panic mode: fewer than `panic_threshold_percent` of
     /// the endpoints were healthy, so the pick was made over all of them.
     pub panic_routed: u64,

@@ -332,3 +332,65 @@ fn outlier_detection_can_be_turned_off() {
     }
     assert!(!stats_of(&balancer, "a").ejected);
 }
+
+/// Picks until `name` comes up and fails that request; other picks are
+/// dropped unresolved (cancelled: they touch no failure count).
+fn fail_once(balancer: &Balancer<&'static str>, clock: &ManualClock, name: &str) {
+    for _ in 0..100 {
+        let guard = balancer.pick().expect("an endpoint");
+        clock.advance(ms(1));
+        if *guard == name {
+            guard.failure();
+            return;
+        }
+    }
+    panic!("{name} never picked");
+}
+
+#[test]
+fn an_endpoint_refused_by_the_cap_needs_a_fresh_run_of_failures() {
+    let clock = ManualClock::new();
+    let balancer = builder(RoundRobin::new(), &["a", "b"], &clock)
+        .consecutive_failures(3)
+        .max_ejection_percent(50)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        fail_once(&balancer, &clock, "a");
+    }
+    assert!(stats_of(&balancer, "a").ejected);
+    // Three failures of b reach the cap (one of two endpoints): refused,
+    // and its run of failures starts over.
+    for _ in 0..3 {
+        fail_once(&balancer, &clock, "b");
+    }
+    assert!(!stats_of(&balancer, "b").ejected, "the cap holds");
+    assert_eq!(balancer.stats().ejections_overflow, 1);
+    // Six more: two fresh runs, two refusals — not a retry (and a trip
+    // through the outlier lock) on every failure.
+    for _ in 0..6 {
+        fail_once(&balancer, &clock, "b");
+    }
+    assert_eq!(balancer.stats().ejections_overflow, 3);
+    // The cap frees: a's ejection ends and its probe succeeds.
+    clock.advance(secs(30));
+    loop {
+        let guard = balancer.pick().unwrap();
+        if guard.is_probe() {
+            guard.success();
+            break;
+        }
+    }
+    assert!(!stats_of(&balancer, "a").ejected);
+    // One more failure is not three in a row since the refusal.
+    fail_once(&balancer, &clock, "b");
+    assert!(
+        !stats_of(&balancer, "b").ejected,
+        "one failure after the refusal"
+    );
+    fail_once(&balancer, &clock, "b");
+    fail_once(&balancer, &clock, "b");
+    assert!(stats_of(&balancer, "b").ejected, "a fresh run of three");
+    assert_eq!(balancer.stats().ejections, 2);
+    assert_eq!(balancer.stats().ejections_overflow, 3);
+}
