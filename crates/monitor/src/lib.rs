@@ -8,9 +8,12 @@
 )]
 
 mod alert;
+mod builder;
+mod derive;
 mod error;
 #[cfg(feature = "metrics")]
 mod facade;
+mod handle;
 mod histogram;
 mod history;
 #[cfg(feature = "webhook")]
@@ -23,16 +26,19 @@ mod report;
 mod sampler;
 mod series;
 mod sink;
+mod stats;
 #[cfg(feature = "webhook")]
 mod webhook;
 
 pub use alert::{AlertEvent, AlertRule, AlertState, Direction, Severity};
+pub use builder::MonitorBuilder;
 pub use error::{MonitorError, SinkError};
+pub use handle::MonitorHandle;
 pub use histogram::{HistogramSnapshot, LatencyHistogram, LatencyHistogramBuilder};
 pub use history::{History, Summary};
 #[cfg(feature = "webhook")]
 pub use http_probe::{HttpProbe, HttpProbeBuilder, HttpProbeHandle};
-pub use monitor::{Monitor, MonitorBuilder, MonitorHandle, MonitorStats, Snapshot};
+pub use monitor::{Monitor, Snapshot};
 pub use probe::{DEFAULT_MEMORY_THRESHOLD, MemoryProbe};
 pub use prometheus::render_prometheus;
 pub use registry::{Counter, Gauge, Metric, MetricValue, Registry};
@@ -42,5 +48,6 @@ pub use report::{
 pub use sampler::{SampleKinds, Sampler, SystemSampler, current_rss};
 pub use series::{Point, SeriesKey};
 pub use sink::{AlertSink, ChannelSink, TracingSink};
+pub use stats::MonitorStats;
 #[cfg(feature = "webhook")]
 pub use webhook::{WebhookSink, WebhookSinkBuilder};
