@@ -39,7 +39,8 @@ pub enum AlertState {
     Escalated,
     /// Still firing after `repeat_interval`: a reminder.
     Repeat,
-    /// The condition cleared (past the hysteresis band): the alert ends.
+    /// The condition cleared (past the hysteresis band), or the series
+    /// stopped reporting ([`AlertEvent::absent`]): the alert ends.
     Resolved,
 }
 
@@ -271,6 +272,11 @@ pub struct AlertEvent {
     pub active_seconds: f64,
     /// Wall-clock time of the event, seconds since the Unix epoch.
     pub timestamp: f64,
+    /// A `Resolved` event sent because the series stopped reporting for
+    /// the monitor's
+    /// [`series_absent_after`](crate::MonitorBuilder::series_absent_after):
+    /// `value` is then the last value it reported.
+    pub absent: bool,
 }
 
 impl AlertEvent {
@@ -289,6 +295,12 @@ impl AlertEvent {
             AlertState::Firing => "firing",
             AlertState::Escalated => "escalated",
             AlertState::Repeat => "still firing",
+            AlertState::Resolved if self.absent => {
+                return format!(
+                    "RESOLVED {}: {} stopped reporting (last value {:.3}; was {level} for {:.0} s)",
+                    self.rule, self.series, self.value, self.active_seconds
+                );
+            }
             AlertState::Resolved => {
                 return format!(
                     "RESOLVED {}: {} = {:.3} (was {level} for {:.0} s)",
@@ -317,25 +329,33 @@ struct SeriesState {
     phase: Phase,
     since: Instant,
     critical_since: Option<Instant>,
+    /// The last tick that had a (finite) point of the series, and its value.
+    seen: Instant,
+    value: f64,
 }
 
 /// Evaluates the rules against each tick's points; keeps one state per
-/// (rule, series).
+/// (rule, series) that is pending or firing, and drops it when the series
+/// has been absent for `absent_after` (resolving it if it was firing), so
+/// the states are bounded by the series that still report.
 #[derive(Debug)]
 pub(crate) struct AlertEngine {
     rules: Vec<AlertRule>,
     states: HashMap<(usize, SeriesKey), SeriesState>,
+    absent_after: Duration,
 }
 
 impl AlertEngine {
-    pub(crate) fn new(rules: Vec<AlertRule>) -> Self {
+    pub(crate) fn new(rules: Vec<AlertRule>, absent_after: Duration) -> Self {
         Self {
             rules,
             states: HashMap::new(),
+            absent_after,
         }
     }
 
-    /// The events this tick produces, in rule order.
+    /// The events this tick produces: those of the points, in rule order,
+    /// then the resolutions of firing series gone absent.
     pub(crate) fn evaluate(&mut self, points: &[Point], now: Instant) -> Vec<AlertEvent> {
         let mut events = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
@@ -346,7 +366,9 @@ impl AlertEngine {
                 let id = (i, p.key.clone());
                 let state = self.states.get(&id).copied();
                 match step(rule, state, p, now) {
-                    (Some(next), ev) => {
+                    (Some(mut next), ev) => {
+                        next.seen = now;
+                        next.value = p.value;
                         self.states.insert(id, next);
                         events.extend(ev);
                     }
@@ -357,7 +379,60 @@ impl AlertEngine {
                 }
             }
         }
+        self.drop_absent(now, &mut events);
         events
+    }
+
+    /// Forgets every series not seen for `absent_after`; a firing one
+    /// resolves with an `absent` event.
+    fn drop_absent(&mut self, now: Instant, events: &mut Vec<AlertEvent>) {
+        let (rules, absent_after) = (&self.rules, self.absent_after);
+        self.states.retain(|(i, key), s| {
+            if now.saturating_duration_since(s.seen) < absent_after {
+                return true;
+            }
+            if let (Phase::Firing { severity, .. }, Some(rule)) = (s.phase, rules.get(*i)) {
+                let mut event = new_event(rule, key, AlertState::Resolved, severity, s.value);
+                event.active_seconds = now.saturating_duration_since(s.since).as_secs_f64();
+                event.absent = true;
+                events.push(event);
+            }
+            false
+        });
+    }
+
+    /// How many (rule, series) states are kept.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.states.len()
+    }
+}
+
+/// An event of `rule` on `series`, timestamped now; `active_seconds` 0.
+fn new_event(
+    rule: &AlertRule,
+    series: &SeriesKey,
+    state: AlertState,
+    severity: Severity,
+    value: f64,
+) -> AlertEvent {
+    AlertEvent {
+        rule: rule.name.clone(),
+        series: series.clone(),
+        state,
+        severity,
+        value,
+        threshold: match severity {
+            Severity::Warning => rule.warning,
+            Severity::Critical => rule.critical_threshold(),
+        },
+        direction: rule.direction,
+        active_seconds: 0.0,
+        timestamp: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0),
+        absent: false,
     }
 }
 
@@ -371,21 +446,8 @@ fn step(
     let warn = rule.warning;
     let crit = rule.critical_threshold();
     let event = |state: AlertState, severity: Severity, since: Instant| AlertEvent {
-        rule: rule.name.clone(),
-        series: p.key.clone(),
-        state,
-        severity,
-        value: v,
-        threshold: match severity {
-            Severity::Warning => warn,
-            Severity::Critical => crit,
-        },
-        direction: rule.direction,
         active_seconds: now.saturating_duration_since(since).as_secs_f64(),
-        timestamp: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0),
+        ..new_event(rule, &p.key, state, severity, v)
     };
     let held = |since: Instant| now.saturating_duration_since(since) >= rule.for_duration;
     let Some(mut s) = state else {
@@ -396,6 +458,8 @@ fn step(
             phase: Phase::Pending,
             since: now,
             critical_since: rule.breaches(v, crit).then_some(now),
+            seen: now,
+            value: v,
         };
         // A zero for_duration fires on this very sample.
         return step_pending(rule, s, now, held, &event);
@@ -476,4 +540,30 @@ fn step_pending(
         last_sent: now,
     };
     (Some(s), Some(event(AlertState::Firing, severity, s.since)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_of_vanished_series_are_dropped() {
+        let rule = AlertRule::above("deep", "depth", 1.0).for_duration(Duration::from_secs(60));
+        let mut engine = AlertEngine::new(vec![rule], Duration::from_secs(5));
+        let start = Instant::now();
+        // A thousand series breach once each (pending) and never return.
+        for i in 0..1000 {
+            let name = i.to_string();
+            let point = Point::labelled("depth", &[("id", &name)], 2.0);
+            let at = start + Duration::from_millis(i);
+            assert!(engine.evaluate(&[point], at).is_empty());
+        }
+        assert!(engine.tracked() > 0);
+        let later = start + Duration::from_secs(10);
+        assert!(
+            engine.evaluate(&[], later).is_empty(),
+            "pending: nothing to resolve"
+        );
+        assert_eq!(engine.tracked(), 0);
+    }
 }

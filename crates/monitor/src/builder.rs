@@ -16,10 +16,16 @@ use crate::sampler::{SampleKinds, Sampler, SystemSampler};
 use crate::sink::AlertSink;
 use crate::stats::Counters;
 
+/// The default [`MonitorBuilder::series_absent_after`], unless three
+/// intervals are longer (Prometheus' staleness period).
+const DEFAULT_ABSENT_AFTER: Duration = Duration::from_secs(300);
+const MAX_ABSENT_AFTER: Duration = Duration::from_secs(7 * 86_400);
+
 /// Builds a [`Monitor`]; see [`Monitor::builder`].
 pub struct MonitorBuilder {
     interval: Duration,
     history_capacity: usize,
+    series_absent_after: Option<Duration>,
     system: SampleKinds,
     samplers: Vec<Box<dyn Sampler>>,
     registry: Registry,
@@ -35,6 +41,7 @@ impl std::fmt::Debug for MonitorBuilder {
         f.debug_struct("MonitorBuilder")
             .field("interval", &self.interval)
             .field("history_capacity", &self.history_capacity)
+            .field("series_absent_after", &self.series_absent_after)
             .field("system", &self.system)
             .field("samplers", &self.samplers.len())
             .field("rules", &self.rules.len())
@@ -55,6 +62,7 @@ impl Default for MonitorBuilder {
         Self {
             interval: Duration::from_secs(1),
             history_capacity: 3600,
+            series_absent_after: None,
             system: SampleKinds::all(),
             samplers: Vec::new(),
             registry: Registry::new(),
@@ -78,6 +86,19 @@ impl MonitorBuilder {
     /// Points kept per series (default 3600: one hour at 1 s; 1 to 10⁷).
     pub fn history_capacity(mut self, points: usize) -> Self {
         self.history_capacity = points;
+        self
+    }
+
+    /// How long a series may go without a point before the monitor takes
+    /// it as gone (default: 5 min or three intervals, whichever is longer;
+    /// at least one interval, at most 7 days). A firing alert on a gone
+    /// series resolves — an event with [`AlertEvent::absent`](crate::AlertEvent)
+    /// set, counted in [`MonitorStats::resolved_absent`](crate::MonitorStats)
+    /// — and the alert state of a gone series is dropped. Series that are
+    /// only emitted now and then (`error_rate_percent` exists only while
+    /// there are requests) would otherwise fire once and never resolve.
+    pub fn series_absent_after(mut self, after: Duration) -> Self {
+        self.series_absent_after = Some(after);
         self
     }
 
@@ -167,6 +188,19 @@ impl MonitorBuilder {
                 format!("must be 1..=10000000, got {}", self.history_capacity),
             ));
         }
+        let absent_after = match self.series_absent_after {
+            Some(after) if after < self.interval || after > MAX_ABSENT_AFTER => {
+                return Err(invalid(
+                    "series_absent_after",
+                    format!(
+                        "must be at least the interval ({:?}) and at most 7 days, got {after:?}",
+                        self.interval
+                    ),
+                ));
+            }
+            Some(after) => after,
+            None => DEFAULT_ABSENT_AFTER.max(self.interval.saturating_mul(3)),
+        };
         if !(1..=1_000_000).contains(&self.sink_queue) {
             return Err(invalid(
                 "sink_queue",
@@ -186,7 +220,7 @@ impl MonitorBuilder {
         Ok(Monitor {
             interval: self.interval,
             samplers,
-            engine: AlertEngine::new(self.rules),
+            engine: AlertEngine::new(self.rules, absent_after),
             sinks: self.sinks,
             sink_queue: self.sink_queue,
             shared: Arc::new(Shared {

@@ -203,6 +203,11 @@ impl Monitor {
         };
         shared.counters.ticks.fetch_add(1, Ordering::Relaxed);
         if !events.is_empty() {
+            let absent = events.iter().filter(|e| e.absent).count();
+            shared
+                .counters
+                .resolved_absent
+                .fetch_add(absent as u64, Ordering::Relaxed);
             shared
                 .counters
                 .alerts

@@ -14,6 +14,7 @@ pub(crate) struct Counters {
     pub(crate) delivered: AtomicU64,
     pub(crate) failures: AtomicU64,
     pub(crate) dropped: AtomicU64,
+    pub(crate) resolved_absent: AtomicU64,
 }
 
 /// The monitor's own counters.
@@ -31,6 +32,9 @@ pub struct MonitorStats {
     pub sink_failures: u64,
     /// Events dropped because a sink's queue was full.
     pub sink_dropped: u64,
+    /// Firing alerts resolved because their series stopped reporting for
+    /// [`series_absent_after`](crate::MonitorBuilder::series_absent_after).
+    pub resolved_absent: u64,
 }
 
 impl Counters {
@@ -44,6 +48,7 @@ impl Counters {
             sink_deliveries: read(&self.delivered),
             sink_failures: read(&self.failures),
             sink_dropped: read(&self.dropped),
+            resolved_absent: read(&self.resolved_absent),
         }
     }
 }

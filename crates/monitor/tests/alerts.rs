@@ -241,6 +241,10 @@ fn invalid_configuration_names_the_field() {
     );
     assert_eq!(field(base().sink_queue(0).build()), "sink_queue");
     assert_eq!(
+        field(base().series_absent_after(Duration::ZERO).build()),
+        "series_absent_after"
+    );
+    assert_eq!(
         field(
             base()
                 .rule(AlertRule::above("r", "m", 1.0).hysteresis(0.9))

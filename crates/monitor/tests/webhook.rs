@@ -67,6 +67,7 @@ fn event() -> AlertEvent {
         direction: perfect21_monitor::Direction::Above,
         active_seconds: 60.0,
         timestamp: 1_800_000_000.0,
+        absent: false,
     }
 }
 
