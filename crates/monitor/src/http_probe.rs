@@ -1,12 +1,15 @@
 //! `HttpProbe`: a synthetic GET every interval, recorded as metrics.
 
+use std::fmt;
 use std::time::Duration;
 
+use reqwest::Url;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::error::{MonitorError, invalid};
+use crate::redact;
 use crate::registry::Registry;
 
 /// GETs a URL every interval and records, labelled `url`:
@@ -14,21 +17,46 @@ use crate::registry::Registry;
 /// status, 0 on a transport error or timeout), `probe_requests_total` and
 /// `probe_failures_total` (counters; a failure is a transport error, a
 /// timeout or a non-2xx status) — the original guide's API health check.
-#[derive(Debug, Clone)]
+///
+/// The `url` label, `Debug` and logs show the URL without its userinfo,
+/// query or fragment (where credentials and tokens go): scheme, host, port
+/// and path.
+#[derive(Clone)]
 pub struct HttpProbe {
     client: reqwest::Client,
-    url: String,
+    url: Url,
+    /// The URL as shown in labels and logs.
+    shown: String,
     interval: Duration,
     registry: Registry,
 }
 
+impl fmt::Debug for HttpProbe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpProbe")
+            .field("url", &self.shown)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Builder for an [`HttpProbe`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpProbeBuilder {
     url: String,
     interval: Duration,
     timeout: Duration,
     registry: Registry,
+}
+
+impl fmt::Debug for HttpProbeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpProbeBuilder")
+            .field("url", &redact::unparsed(&self.url))
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpProbe {
@@ -45,13 +73,13 @@ impl HttpProbe {
 
     /// One probe now; returns the HTTP status (`None` on failure to get one).
     pub async fn check(&self) -> Result<Option<u16>, MonitorError> {
-        let labels = [("url", self.url.as_str())];
+        let labels = [("url", self.shown.as_str())];
         let latency = self.registry.histogram("probe_latency_seconds", &labels)?;
         let status_gauge = self.registry.gauge("probe_status", &labels)?;
         let requests = self.registry.counter("probe_requests_total", &labels)?;
         let failures = self.registry.counter("probe_failures_total", &labels)?;
         let start = Instant::now();
-        let result = self.client.get(&self.url).send().await;
+        let result = self.client.get(self.url.clone()).send().await;
         latency.record(start.elapsed());
         requests.increment();
         match result {
@@ -66,7 +94,8 @@ impl HttpProbe {
             Err(e) => {
                 status_gauge.set(0.0);
                 failures.increment();
-                tracing::warn!(target: "perfect21_monitor::probe", url = %self.url, error = %e, "probe failed");
+                let error = redact::error_text(e, &self.url, &self.shown);
+                tracing::warn!(target: "perfect21_monitor::probe", url = %self.shown, %error, "probe failed");
                 Ok(None)
             }
         }
@@ -123,7 +152,8 @@ impl HttpProbeBuilder {
             .map_err(|e| invalid("url", format!("HTTP client: {e}")))?;
         Ok(HttpProbe {
             client,
-            url: self.url,
+            shown: redact::without_secrets(&url),
+            url,
             interval: self.interval,
             registry: self.registry,
         })

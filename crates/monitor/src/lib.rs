@@ -21,6 +21,8 @@ mod http_probe;
 mod monitor;
 mod probe;
 mod prometheus;
+#[cfg(feature = "webhook")]
+mod redact;
 mod registry;
 mod report;
 mod sampler;

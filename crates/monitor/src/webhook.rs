@@ -1,12 +1,15 @@
 //! `WebhookSink`: POSTs a Slack-compatible JSON payload.
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use reqwest::Url;
 use serde_json::json;
 
 use crate::alert::{AlertEvent, AlertState, Severity};
 use crate::error::{MonitorError, SinkError, invalid};
+use crate::redact;
 use crate::sink::AlertSink;
 
 /// POSTs each alert as Slack-compatible JSON (`text` plus one attachment
@@ -15,24 +18,51 @@ use crate::sink::AlertSink;
 /// `retry_backoff`). A non-2xx answer or a transport error is retried; the
 /// last error is returned (and counted by the monitor).
 ///
+/// The URL is a secret (a Slack-style hook's path is its token): `Debug`,
+/// error texts and logs show only its scheme, host and port.
+///
 /// Built on `reqwest` without TLS: for an `https://` URL enable a TLS
 /// feature of `reqwest` in your own manifest.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WebhookSink {
     client: reqwest::Client,
+    url: Url,
+    /// The URL as shown: scheme, host and port.
+    shown: String,
+    timeout: Duration,
+    retries: u32,
+    backoff: Duration,
+}
+
+impl fmt::Debug for WebhookSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSink")
+            .field("url", &self.shown)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder for a [`WebhookSink`].
+#[derive(Clone)]
+pub struct WebhookSinkBuilder {
     url: String,
     timeout: Duration,
     retries: u32,
     backoff: Duration,
 }
 
-/// Builder for a [`WebhookSink`].
-#[derive(Debug, Clone)]
-pub struct WebhookSinkBuilder {
-    url: String,
-    timeout: Duration,
-    retries: u32,
-    backoff: Duration,
+impl fmt::Debug for WebhookSinkBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSinkBuilder")
+            .field("url", &redact::unparsed(&self.url))
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("backoff", &self.backoff)
+            .finish()
+    }
 }
 
 impl WebhookSink {
@@ -116,7 +146,8 @@ impl WebhookSinkBuilder {
             .map_err(|e| invalid("url", format!("HTTP client: {e}")))?;
         Ok(WebhookSink {
             client,
-            url: self.url,
+            shown: redact::origin(&url),
+            url,
             timeout: self.timeout,
             retries: self.retries,
             backoff: self.backoff,
@@ -124,11 +155,12 @@ impl WebhookSinkBuilder {
     }
 }
 
-pub(crate) fn classify(e: &reqwest::Error, timeout: Duration) -> SinkError {
+/// A transport error as a [`SinkError`], its text free of the URL.
+fn classify(e: reqwest::Error, timeout: Duration, url: &Url, shown: &str) -> SinkError {
     if e.is_timeout() {
         SinkError::Timeout(timeout)
     } else {
-        SinkError::Transport(e.to_string())
+        SinkError::Transport(redact::error_text(e, url, shown))
     }
 }
 
@@ -143,17 +175,17 @@ impl AlertSink for WebhookSink {
         let mut backoff = self.backoff;
         let mut attempt = 0;
         loop {
-            let result = self.client.post(&self.url).json(&body).send().await;
+            let result = self.client.post(self.url.clone()).json(&body).send().await;
             let err = match result {
                 Ok(resp) if resp.status().is_success() => return Ok(()),
                 Ok(resp) => SinkError::Status(resp.status().as_u16()),
-                Err(e) => classify(&e, self.timeout),
+                Err(e) => classify(e, self.timeout, &self.url, &self.shown),
             };
             if attempt >= self.retries {
                 return Err(err);
             }
             attempt += 1;
-            tracing::debug!(target: "perfect21_monitor::sink", error = %err, attempt, "webhook attempt failed; retrying");
+            tracing::debug!(target: "perfect21_monitor::sink", url = %self.shown, error = %err, attempt, "webhook attempt failed; retrying");
             tokio::time::sleep(backoff).await;
             backoff = backoff.saturating_mul(2);
         }
