@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::Url;
+use reqwest::{StatusCode, Url};
 use serde_json::json;
 
 use crate::alert::{AlertEvent, AlertState, Severity};
@@ -15,8 +15,10 @@ use crate::sink::AlertSink;
 /// POSTs each alert as Slack-compatible JSON (`text` plus one attachment
 /// with a colour and the event's fields) to a webhook URL, with a timeout
 /// per attempt and a bounded number of retries (exponential back-off from
-/// `retry_backoff`). A non-2xx answer or a transport error is retried; the
-/// last error is returned (and counted by the monitor).
+/// `retry_backoff`). A transport error, a timeout, a 5xx answer, 408
+/// (request timeout) or 429 (too many requests) is retried; any other 4xx
+/// is returned at once, since sending the same request again cannot help.
+/// The last error is returned (and counted by the monitor).
 ///
 /// The URL is a secret (a Slack-style hook's path is its token): `Debug`,
 /// error texts and logs show only its scheme, host and port.
@@ -115,7 +117,8 @@ impl WebhookSinkBuilder {
         self
     }
 
-    /// Wait before the first retry, doubled for each next one (≤ 1 min).
+    /// Wait before the first retry, doubled for each next one (1 ms to
+    /// 1 min).
     pub fn retry_backoff(mut self, backoff: Duration) -> Self {
         self.backoff = backoff;
         self
@@ -137,8 +140,11 @@ impl WebhookSinkBuilder {
                 format!("must be 0..=10, got {}", self.retries),
             ));
         }
-        if self.backoff > Duration::from_secs(60) {
-            return Err(invalid("retry_backoff", "must be at most 1 min"));
+        if self.backoff < Duration::from_millis(1) || self.backoff > Duration::from_secs(60) {
+            return Err(invalid(
+                "retry_backoff",
+                format!("must be 1 ms..=1 min, got {:?}", self.backoff),
+            ));
         }
         let client = reqwest::Client::builder()
             .timeout(self.timeout)
@@ -164,6 +170,17 @@ fn classify(e: reqwest::Error, timeout: Duration, url: &Url, shown: &str) -> Sin
     }
 }
 
+/// Whether an answer with this status is worth sending again: server
+/// errors, 408 and 429 are; the other client errors say the request itself
+/// is wrong.
+fn retryable(status: StatusCode) -> bool {
+    !status.is_client_error()
+        || matches!(
+            status,
+            StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
+        )
+}
+
 #[async_trait]
 impl AlertSink for WebhookSink {
     fn name(&self) -> &str {
@@ -178,6 +195,9 @@ impl AlertSink for WebhookSink {
             let result = self.client.post(self.url.clone()).json(&body).send().await;
             let err = match result {
                 Ok(resp) if resp.status().is_success() => return Ok(()),
+                Ok(resp) if !retryable(resp.status()) => {
+                    return Err(SinkError::Status(resp.status().as_u16()));
+                }
                 Ok(resp) => SinkError::Status(resp.status().as_u16()),
                 Err(e) => classify(e, self.timeout, &self.url, &self.shown),
             };

@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 struct Server {
     received: Arc<Mutex<Vec<Value>>>,
     failures: Arc<AtomicU32>,
+    refused: Arc<AtomicU32>,
 }
 
 async fn serve(state: Server) -> String {
@@ -37,6 +38,34 @@ async fn serve(state: Server) -> String {
             post(|State(s): State<Server>| async move {
                 s.failures.fetch_add(1, Ordering::SeqCst);
                 StatusCode::INTERNAL_SERVER_ERROR
+            }),
+        )
+        .route(
+            "/bad",
+            post(|State(s): State<Server>| async move {
+                s.refused.fetch_add(1, Ordering::SeqCst);
+                StatusCode::BAD_REQUEST
+            }),
+        )
+        .route(
+            "/gone",
+            post(|State(s): State<Server>| async move {
+                s.refused.fetch_add(1, Ordering::SeqCst);
+                StatusCode::NOT_FOUND
+            }),
+        )
+        .route(
+            "/throttled",
+            post(|State(s): State<Server>| async move {
+                s.refused.fetch_add(1, Ordering::SeqCst);
+                StatusCode::TOO_MANY_REQUESTS
+            }),
+        )
+        .route(
+            "/slow",
+            post(|State(s): State<Server>| async move {
+                s.refused.fetch_add(1, Ordering::SeqCst);
+                StatusCode::REQUEST_TIMEOUT
             }),
         )
         .route(
@@ -106,6 +135,33 @@ async fn a_500_is_retried_then_reported_failed() {
 }
 
 #[tokio::test]
+async fn a_4xx_is_not_retried_but_408_and_429_are() {
+    let server = Server::default();
+    let base = serve(server.clone()).await;
+    let sink = |path: &str| {
+        WebhookSink::builder(format!("{base}{path}"))
+            .retries(2)
+            .retry_backoff(Duration::from_millis(1))
+            .build()
+            .unwrap()
+    };
+    for (path, status, attempts) in [
+        ("/bad", 400, 1),
+        ("/gone", 404, 1),
+        ("/throttled", 429, 3),
+        ("/slow", 408, 3),
+    ] {
+        server.refused.store(0, Ordering::SeqCst);
+        let err = sink(path).send(&event()).await.unwrap_err();
+        assert!(
+            matches!(err, SinkError::Status(s) if s == status),
+            "{path}: {err}"
+        );
+        assert_eq!(server.refused.load(Ordering::SeqCst), attempts, "{path}");
+    }
+}
+
+#[tokio::test]
 async fn a_hanging_server_hits_the_timeout() {
     let base = serve(Server::default()).await;
     let sink = WebhookSink::builder(format!("{base}/hang"))
@@ -169,6 +225,22 @@ async fn invalid_webhook_options_name_the_field() {
     assert_eq!(
         field(WebhookSink::builder("http://x/").retries(11).build()),
         "retries"
+    );
+    assert_eq!(
+        field(
+            WebhookSink::builder("http://x/")
+                .retry_backoff(Duration::ZERO)
+                .build()
+        ),
+        "retry_backoff"
+    );
+    assert_eq!(
+        field(
+            WebhookSink::builder("http://x/")
+                .retry_backoff(Duration::from_secs(61))
+                .build()
+        ),
+        "retry_backoff"
     );
 }
 
