@@ -89,8 +89,10 @@ impl Default for SampleKinds {
 }
 
 /// Reads real host and process numbers through `sysinfo`, refreshing only
-/// the [`SampleKinds`] asked for. CPU percentages are measured between two
-/// calls, so the first sample reports CPU only from the second call on.
+/// the [`SampleKinds`] asked for. CPU percentages (host and process) are
+/// measured between two calls, so they are reported from the second call
+/// on: the first call has nothing to measure against, and a 0 there would
+/// be a figure nobody measured.
 ///
 /// Points it produces (bytes, percent 0–100, seconds):
 ///
@@ -101,7 +103,7 @@ impl Default for SampleKinds {
 /// | memory | `memory_total_bytes`, `memory_used_bytes`, `memory_available_bytes`, `memory_used_percent`, `swap_total_bytes`, `swap_used_bytes` |
 /// | disks | `disk_used_percent{mount}`, `disk_free_bytes{mount}`, `disk_total_bytes{mount}` |
 /// | network | `network_received_bytes{interface}`, `network_transmitted_bytes{interface}`, `network_received_bytes_per_second{interface}`, `network_transmitted_bytes_per_second{interface}` |
-/// | process | `process_resident_memory_bytes`, `process_virtual_memory_bytes`, `process_cpu_percent` (100 = one core), `process_threads`, `process_uptime_seconds` |
+/// | process | `process_resident_memory_bytes`, `process_virtual_memory_bytes`, `process_cpu_percent` (100 = one core; from the second sample on), `process_threads`, `process_uptime_seconds` |
 #[derive(Debug)]
 pub struct SystemSampler {
     kinds: SampleKinds,
@@ -111,6 +113,7 @@ pub struct SystemSampler {
     pid: Pid,
     last_network: Option<Instant>,
     cpu_primed: bool,
+    process_cpu_primed: bool,
     totals: HashMap<String, (u64, u64)>,
 }
 
@@ -154,6 +157,7 @@ impl SystemSampler {
             pid: Pid::from_u32(pid),
             last_network: None,
             cpu_primed: false,
+            process_cpu_primed: false,
             totals: HashMap::new(),
         })
     }
@@ -298,7 +302,11 @@ impl SystemSampler {
                     "process_virtual_memory_bytes",
                     p.virtual_memory() as f64,
                 ));
-                out.push(Point::new("process_cpu_percent", f64::from(p.cpu_usage())));
+                // Measured since the previous refresh: none on the first.
+                if self.process_cpu_primed {
+                    out.push(Point::new("process_cpu_percent", f64::from(p.cpu_usage())));
+                }
+                self.process_cpu_primed = true;
                 if let Some(tasks) = p.tasks() {
                     out.push(Point::new("process_threads", tasks.len() as f64));
                 }

@@ -180,3 +180,23 @@ fn another_process_by_pid() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn process_cpu_is_reported_from_the_second_sample_on() {
+    let mut s = SystemSampler::with_kinds(SampleKinds {
+        process: true,
+        ..SampleKinds::none()
+    })
+    .unwrap();
+    // The first reading has nothing to measure CPU time against: a 0
+    // there would be a figure nobody measured.
+    let first = s.sample_now();
+    assert!(value(&first, "process_resident_memory_bytes").is_some());
+    assert_eq!(value(&first, "process_cpu_percent"), None, "{first:?}");
+    spin(Duration::from_millis(20));
+    let second = s.sample_now();
+    assert!(
+        value(&second, "process_cpu_percent").is_some(),
+        "{second:?}"
+    );
+}
