@@ -2,10 +2,10 @@
 //! without sharing one lock.
 //!
 //! The histogram is split into shards, each an `hdrhistogram::Histogram`
-//! behind its own mutex on its own cache line. A thread records into the
-//! shard picked by a thread-local index handed out round-robin, so two
-//! threads touch different locks and different cache lines; a snapshot
-//! merges the shards.
+//! and the exact sum of its values behind its own mutex on its own cache
+//! line. A thread records into the shard picked by a thread-local index
+//! handed out round-robin, so two threads touch different locks and
+//! different cache lines; a snapshot merges the shards.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,12 +20,21 @@ use crate::error::{MonitorError, invalid};
 /// One shard on its own pair of cache lines.
 #[repr(align(128))]
 #[derive(Debug)]
-struct Shard(Mutex<Histogram<u64>>);
+struct Shard(Mutex<Recorded>);
+
+/// What one shard holds: the buckets, and the exact sum of the values
+/// recorded (the buckets only know each value to the histogram's
+/// precision, so a sum derived from them is off).
+#[derive(Debug)]
+struct Recorded {
+    histogram: Histogram<u64>,
+    sum_micros: u64,
+}
 
 /// Recording cannot panic half-way, so a poisoned shard (a panic elsewhere
 /// while it was held) still holds consistent counts: use it.
 #[inline]
-fn lock(m: &Mutex<Histogram<u64>>) -> MutexGuard<'_, Histogram<u64>> {
+fn lock(m: &Mutex<Recorded>) -> MutexGuard<'_, Recorded> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -152,7 +161,10 @@ impl LatencyHistogramBuilder {
         };
         let mut list = Vec::with_capacity(shards);
         for _ in 0..shards {
-            list.push(Shard(Mutex::new(config.empty()?)));
+            list.push(Shard(Mutex::new(Recorded {
+                histogram: config.empty()?,
+                sum_micros: 0,
+            })));
         }
         Ok(LatencyHistogram {
             shards: list.into(),
@@ -195,11 +207,14 @@ impl LatencyHistogram {
         self.record_value(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
     }
 
-    /// Records a raw value in microseconds (clamped to the range).
+    /// Records a raw value in microseconds (clamped to the range in the
+    /// buckets; the [sum](HistogramSnapshot::sum) keeps it exact).
     #[inline]
     pub fn record_value(&self, micros: u64) {
         let shard = &self.shards[thread_index() & self.mask];
-        lock(&shard.0).saturating_record(micros.max(1));
+        let mut recorded = lock(&shard.0);
+        recorded.histogram.saturating_record(micros.max(1));
+        recorded.sum_micros = recorded.sum_micros.saturating_add(micros);
     }
 
     /// Runs `f`, records how long it took and returns its result.
@@ -212,25 +227,38 @@ impl LatencyHistogram {
 
     /// All shards merged into one `hdrhistogram::Histogram` (values in µs).
     pub fn merged(&self) -> Histogram<u64> {
+        self.merged_with_sum().0
+    }
+
+    /// All shards merged, and the exact sum of their values in µs, read
+    /// together (each shard's buckets and sum under one lock).
+    pub(crate) fn merged_with_sum(&self) -> (Histogram<u64>, u64) {
         // The shards were built with these bounds, so this cannot fail.
         #[allow(clippy::expect_used)]
         let mut all = self.config.empty().expect("bounds already validated");
+        let mut sum = 0u64;
         for shard in self.shards.iter() {
+            let recorded = lock(&shard.0);
             // Same bounds on every shard, so adding cannot fail.
-            let _ = all.add(&*lock(&shard.0));
+            let _ = all.add(&recorded.histogram);
+            sum = sum.saturating_add(recorded.sum_micros);
         }
-        all
+        (all, sum)
     }
 
-    /// Count, mean, min, max and the usual percentiles, in seconds.
+    /// Count, exact sum, mean, min, max and the usual percentiles, in
+    /// seconds.
     pub fn snapshot(&self) -> HistogramSnapshot {
-        HistogramSnapshot::from_hdr(&self.merged())
+        let (merged, sum) = self.merged_with_sum();
+        HistogramSnapshot::from_hdr(&merged, sum)
     }
 
     /// Forgets every recorded value.
     pub fn reset(&self) {
         for shard in self.shards.iter() {
-            lock(&shard.0).reset();
+            let mut recorded = lock(&shard.0);
+            recorded.histogram.reset();
+            recorded.sum_micros = 0;
         }
     }
 
@@ -246,11 +274,14 @@ impl LatencyHistogram {
 pub struct HistogramSnapshot {
     /// Values recorded.
     pub count: u64,
+    /// The exact sum of the values recorded (not derived from the buckets:
+    /// to the microsecond, and beyond the range the buckets are clamped to).
+    pub sum: f64,
     /// Smallest value.
     pub min: f64,
     /// Largest value.
     pub max: f64,
-    /// Arithmetic mean.
+    /// Arithmetic mean (the exact sum ÷ count).
     pub mean: f64,
     /// Median.
     pub p50: f64,
@@ -265,26 +296,22 @@ pub struct HistogramSnapshot {
 }
 
 impl HistogramSnapshot {
-    fn from_hdr(h: &Histogram<u64>) -> Self {
+    fn from_hdr(h: &Histogram<u64>, sum_micros: u64) -> Self {
         if h.is_empty() {
             return Self::default();
         }
         let s = |micros: u64| micros as f64 / 1e6;
         Self {
             count: h.len(),
+            sum: s(sum_micros),
             min: s(h.min()),
             max: s(h.max()),
-            mean: h.mean() / 1e6,
+            mean: s(sum_micros) / h.len() as f64,
             p50: s(h.value_at_quantile(0.5)),
             p90: s(h.value_at_quantile(0.9)),
             p95: s(h.value_at_quantile(0.95)),
             p99: s(h.value_at_quantile(0.99)),
             p999: s(h.value_at_quantile(0.999)),
         }
-    }
-
-    /// Sum of all values (mean × count), in seconds.
-    pub fn sum(&self) -> f64 {
-        self.mean * self.count as f64
     }
 }

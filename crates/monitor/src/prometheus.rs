@@ -17,7 +17,8 @@ const QUANTILES: [(f64, &str); 5] = [
 /// Writes every metric of `registry` and every point of `points` (sampled
 /// host and process values, as gauges) in the Prometheus text exposition
 /// format: counters as `counter`, gauges as `gauge`, latency histograms as
-/// `summary` (quantiles 0.5–0.999 plus `_sum` and `_count`, in seconds).
+/// `summary` (quantiles 0.5–0.999 plus `_sum` — the exact sum — and
+/// `_count`, in seconds).
 /// Names and label names are sanitised to Prometheus' character set; label
 /// values are escaped.
 pub fn render_prometheus(registry: &Registry, points: &[Point]) -> String {
@@ -41,7 +42,7 @@ pub fn render_prometheus(registry: &Registry, points: &[Point]) -> String {
                 Metric::Counter(c) => line(&mut out, name, key, None, c.get() as f64),
                 Metric::Gauge(g) => line(&mut out, name, key, None, g.get()),
                 Metric::Histogram(h) => {
-                    let merged = h.merged();
+                    let (merged, sum_micros) = h.merged_with_sum();
                     for (q, label) in QUANTILES {
                         let v = if merged.is_empty() {
                             f64::NAN
@@ -50,7 +51,9 @@ pub fn render_prometheus(registry: &Registry, points: &[Point]) -> String {
                         };
                         line(&mut out, name, key, Some(label), v);
                     }
-                    let sum = merged.mean() * merged.len() as f64 / 1e6;
+                    // The exact sum the histogram keeps, not mean × count
+                    // from the buckets (off by up to the precision).
+                    let sum = sum_micros as f64 / 1e6;
                     line(&mut out, &format!("{name}_sum"), key, None, sum);
                     line(
                         &mut out,

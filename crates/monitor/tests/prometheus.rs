@@ -230,3 +230,22 @@ fn counters_gauges_summaries_and_escaped_labels_round_trip() {
     }
     assert!(text.ends_with('\n'));
 }
+
+#[test]
+fn the_summary_sum_is_exact_not_mean_times_count() {
+    let r = Registry::new();
+    let h = r.histogram("latency_seconds", &[]).unwrap();
+    // 123 457 µs sits in a bucket 64 µs wide at 3 significant figures: a
+    // sum derived from the buckets is off by tens of microseconds.
+    for _ in 0..3 {
+        h.record(Duration::from_micros(123_457));
+    }
+    h.record(Duration::from_micros(1));
+    let (_, samples) = parse(&render_prometheus(&r, &[]));
+    let sum = find(&samples, "latency_seconds_sum", &[]).value;
+    assert_eq!(sum, 370_372.0 / 1e6, "{sum}");
+    assert_eq!(find(&samples, "latency_seconds_count", &[]).value, 4.0);
+    let snapshot = h.snapshot();
+    assert_eq!(snapshot.sum, 370_372.0 / 1e6);
+    assert_eq!(snapshot.mean, 370_372.0 / 1e6 / 4.0);
+}
