@@ -8,7 +8,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::alert::{AlertEngine, AlertRule};
 use crate::error::{MonitorError, invalid};
-use crate::history::History;
+use crate::history::{DEFAULT_MAX_SERIES, History};
 use crate::monitor::{Monitor, Shared, Snapshot};
 use crate::registry::Registry;
 use crate::report::{ApiNames, Recommendation};
@@ -25,6 +25,7 @@ const MAX_ABSENT_AFTER: Duration = Duration::from_secs(7 * 86_400);
 pub struct MonitorBuilder {
     interval: Duration,
     history_capacity: usize,
+    history_max_series: usize,
     series_absent_after: Option<Duration>,
     system: SampleKinds,
     samplers: Vec<Box<dyn Sampler>>,
@@ -41,6 +42,7 @@ impl std::fmt::Debug for MonitorBuilder {
         f.debug_struct("MonitorBuilder")
             .field("interval", &self.interval)
             .field("history_capacity", &self.history_capacity)
+            .field("history_max_series", &self.history_max_series)
             .field("series_absent_after", &self.series_absent_after)
             .field("system", &self.system)
             .field("samplers", &self.samplers.len())
@@ -62,6 +64,7 @@ impl Default for MonitorBuilder {
         Self {
             interval: Duration::from_secs(1),
             history_capacity: 3600,
+            history_max_series: DEFAULT_MAX_SERIES,
             series_absent_after: None,
             system: SampleKinds::all(),
             samplers: Vec::new(),
@@ -86,6 +89,15 @@ impl MonitorBuilder {
     /// Points kept per series (default 3600: one hour at 1 s; 1 to 10⁷).
     pub fn history_capacity(mut self, points: usize) -> Self {
         self.history_capacity = points;
+        self
+    }
+
+    /// Series the history keeps at most (default 10 000; 1 to 10⁷). Once
+    /// it holds that many, a point that would begin a new series is dropped
+    /// and counted in [`MonitorStats::history_dropped`](crate::MonitorStats):
+    /// a label with unbounded values cannot grow the history without end.
+    pub fn history_max_series(mut self, series: usize) -> Self {
+        self.history_max_series = series;
         self
     }
 
@@ -188,6 +200,12 @@ impl MonitorBuilder {
                 format!("must be 1..=10000000, got {}", self.history_capacity),
             ));
         }
+        if !(1..=10_000_000).contains(&self.history_max_series) {
+            return Err(invalid(
+                "history_max_series",
+                format!("must be 1..=10000000, got {}", self.history_max_series),
+            ));
+        }
         let absent_after = match self.series_absent_after {
             Some(after) if after < self.interval || after > MAX_ABSENT_AFTER => {
                 return Err(invalid(
@@ -225,7 +243,7 @@ impl MonitorBuilder {
             sink_queue: self.sink_queue,
             shared: Arc::new(Shared {
                 registry: self.registry,
-                history: History::new(self.history_capacity),
+                history: History::with_max_series(self.history_capacity, self.history_max_series),
                 latest: RwLock::new(Snapshot::default()),
                 exported: RwLock::new(Vec::new()),
                 alerts: Mutex::new(VecDeque::new()),

@@ -59,7 +59,10 @@ impl MonitorHandle {
 
     /// The monitor's own counters.
     pub fn stats(&self) -> MonitorStats {
-        self.shared.counters.snapshot()
+        MonitorStats {
+            history_dropped: self.shared.history.dropped(),
+            ..self.shared.counters.snapshot()
+        }
     }
 
     /// Alert events of the last `window` (at most the last 1024).

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::RwLock;
@@ -13,13 +14,22 @@ use crate::series::SeriesKey;
 type Ring = VecDeque<(Instant, f64)>;
 
 /// The last `capacity` values of every series the monitor has sampled
-/// (default 3600: one hour at a 1 s interval). Memory is bounded: each
-/// series keeps at most `capacity` points. Cloning shares the history.
+/// (default 3600: one hour at a 1 s interval), for at most `max_series`
+/// series (default 10 000). Memory is bounded: each series keeps at most
+/// `capacity` points, and once `max_series` series are held a point of a
+/// new series is dropped and counted ([`dropped`](Self::dropped)) — a
+/// label with unbounded values (a user id, a URL with ids in it) cannot
+/// grow it without end. Cloning shares the history.
 #[derive(Debug, Clone)]
 pub struct History {
     inner: Arc<RwLock<HashMap<SeriesKey, Ring>>>,
     capacity: usize,
+    max_series: usize,
+    dropped: Arc<AtomicU64>,
 }
+
+/// The default [`History::max_series`].
+pub(crate) const DEFAULT_MAX_SERIES: usize = 10_000;
 
 /// Statistics of one series over a window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -39,11 +49,20 @@ pub struct Summary {
 }
 
 impl History {
-    /// An empty history keeping `capacity` points per series (at least 1).
+    /// An empty history keeping `capacity` points per series (at least 1)
+    /// for at most 10 000 series.
     pub fn new(capacity: usize) -> Self {
+        Self::with_max_series(capacity, DEFAULT_MAX_SERIES)
+    }
+
+    /// An empty history keeping `capacity` points per series for at most
+    /// `max_series` series (each at least 1).
+    pub fn with_max_series(capacity: usize, max_series: usize) -> Self {
         Self {
             inner: Arc::default(),
             capacity: capacity.max(1),
+            max_series: max_series.max(1),
+            dropped: Arc::default(),
         }
     }
 
@@ -52,19 +71,36 @@ impl History {
         self.capacity
     }
 
-    /// Appends `value` for `key` at `at`, dropping the oldest point when full.
-    pub fn push(&self, key: &SeriesKey, at: Instant, value: f64) {
+    /// Series kept at most.
+    pub fn max_series(&self) -> usize {
+        self.max_series
+    }
+
+    /// Points dropped because they began a new series when
+    /// [`max_series`](Self::max_series) series were already held.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Appends `value` for `key` at `at`, dropping the oldest point when
+    /// the series is full; a point of a new series is dropped (and counted)
+    /// when `max_series` series are held. Returns whether it was kept.
+    pub fn push(&self, key: &SeriesKey, at: Instant, value: f64) -> bool {
         let mut map = self.inner.write();
         if let Some(ring) = map.get_mut(key) {
             if ring.len() == self.capacity {
                 ring.pop_front();
             }
             ring.push_back((at, value));
+        } else if map.len() >= self.max_series {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
         } else {
             let mut ring = VecDeque::with_capacity(self.capacity.min(64));
             ring.push_back((at, value));
             map.insert(key.clone(), ring);
         }
+        true
     }
 
     /// Every series with at least one point.

@@ -35,10 +35,14 @@ pub struct MonitorStats {
     /// Firing alerts resolved because their series stopped reporting for
     /// [`series_absent_after`](crate::MonitorBuilder::series_absent_after).
     pub resolved_absent: u64,
+    /// Points the history dropped because they began a new series when it
+    /// already held
+    /// [`history_max_series`](crate::MonitorBuilder::history_max_series).
+    pub history_dropped: u64,
 }
 
 impl Counters {
-    /// The counters now.
+    /// The counters now (`history_dropped` is the history's to tell: 0).
     pub(crate) fn snapshot(&self) -> MonitorStats {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
         MonitorStats {
@@ -49,6 +53,7 @@ impl Counters {
             sink_failures: read(&self.failures),
             sink_dropped: read(&self.dropped),
             resolved_absent: read(&self.resolved_absent),
+            history_dropped: 0,
         }
     }
 }

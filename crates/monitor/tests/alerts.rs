@@ -241,6 +241,10 @@ fn invalid_configuration_names_the_field() {
     );
     assert_eq!(field(base().sink_queue(0).build()), "sink_queue");
     assert_eq!(
+        field(base().history_max_series(0).build()),
+        "history_max_series"
+    );
+    assert_eq!(
         field(base().series_absent_after(Duration::ZERO).build()),
         "series_absent_after"
     );

@@ -194,3 +194,48 @@ fn memory_probe_sees_a_large_allocation() {
     let v = MemoryProbe::measure("small", || vec![1u8; 1024].len());
     assert_eq!(v, 1024);
 }
+
+#[tokio::test(start_paused = true)]
+async fn history_keeps_a_bounded_number_of_series_and_counts_the_rest() {
+    // One new series per tick (a label with unbounded values).
+    let mut tick = 0u64;
+    let monitor = Monitor::builder()
+        .interval(Duration::from_secs(1))
+        .history_max_series(3)
+        .system(SampleKinds::none())
+        .sampler(move |out: &mut Vec<Point>| {
+            let id = tick.to_string();
+            out.push(Point::labelled("seen_user", &[("user", &id)], 1.0));
+            tick += 1;
+        })
+        .rules([])
+        .build()
+        .unwrap()
+        .spawn();
+    sleep(Duration::from_millis(9_500)).await; // ten ticks
+    let history = monitor.history();
+    assert_eq!(history.keys().len(), 3);
+    assert_eq!(history.max_series(), 3);
+    assert_eq!(monitor.stats().history_dropped, 7);
+    assert_eq!(history.dropped(), 7);
+    monitor.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn history_holds_ten_thousand_series_by_default() {
+    let monitor = Monitor::builder()
+        .system(SampleKinds::none())
+        .sampler(|out: &mut Vec<Point>| {
+            for id in 0..10_050 {
+                let id = id.to_string();
+                out.push(Point::labelled("seen_user", &[("user", &id)], 1.0));
+            }
+        })
+        .rules([])
+        .build()
+        .unwrap()
+        .spawn();
+    sleep(Duration::from_millis(500)).await; // the first tick
+    assert_eq!(monitor.history().keys().len(), 10_000);
+    monitor.stop().await;
+}
