@@ -249,3 +249,69 @@ fn the_summary_sum_is_exact_not_mean_times_count() {
     assert_eq!(snapshot.sum, 370_372.0 / 1e6);
     assert_eq!(snapshot.mean, 370_372.0 / 1e6 / 4.0);
 }
+
+/// The well-formedness rules `parse` does not check by itself: each sample
+/// in the family of the TYPE line above it (a summary's `_sum`/`_count`
+/// included), a label name once per sample, a series once.
+fn assert_well_formed(text: &str) {
+    let (_, samples) = parse(text);
+    let mut family: Option<(String, String)> = None;
+    let mut sample_index = 0;
+    let mut series = std::collections::HashSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            family = Some((name.to_owned(), kind.to_owned()));
+            continue;
+        }
+        let sample = &samples[sample_index];
+        sample_index += 1;
+        let (name, kind) = family.as_ref().expect("a TYPE first");
+        let belongs = sample.name == *name
+            || (kind == "summary"
+                && (sample.name == format!("{name}_sum")
+                    || sample.name == format!("{name}_count")));
+        assert!(belongs, "{} under TYPE {name} {kind}:\n{text}", sample.name);
+        let mut labels = sample.labels.clone();
+        labels.sort();
+        let names = labels
+            .iter()
+            .map(|(k, _)| k)
+            .collect::<std::collections::HashSet<_>>();
+        assert_eq!(names.len(), labels.len(), "a label twice in {line}");
+        assert!(
+            series.insert((sample.name.clone(), labels)),
+            "{line} twice:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn names_that_collide_once_sanitised_still_give_valid_output() {
+    let r = Registry::new();
+    // One family, two kinds: "a-b" and "a.b" both become a_b.
+    r.counter("a-b", &[]).unwrap().add(1);
+    r.gauge("a.b", &[]).unwrap().set(2.0);
+    // One series twice: the label names become the same.
+    r.counter("hits", &[("x-y", "1")]).unwrap().add(3);
+    r.counter("hits", &[("x.y", "1")]).unwrap().add(4);
+    // A label twice in one series.
+    r.counter("both", &[("k-1", "a"), ("k.1", "b")])
+        .unwrap()
+        .add(5);
+    // A user label named like the summary's own.
+    r.histogram("lat", &[("quantile", "mine")])
+        .unwrap()
+        .record(Duration::from_millis(3));
+    // A counter named like the summary's _sum series.
+    r.counter("lat_sum", &[]).unwrap().add(6);
+    let text = render_prometheus(&r, &[Point::new("lat_count", 1.0)]);
+    assert_well_formed(&text);
+    let (types, samples) = parse(&text);
+    assert_eq!(types["a_b"], "counter", "the first in name order keeps it");
+    assert_eq!(find(&samples, "a_b", &[]).value, 1.0);
+    assert_eq!(find(&samples, "hits", &[("x_y", "1")]).value, 3.0);
+    assert_eq!(find(&samples, "both", &[("k_1", "a")]).value, 5.0);
+    assert_eq!(find(&samples, "lat_count", &[]).value, 1.0);
+    assert!(!types.contains_key("lat_sum"));
+}
