@@ -1,5 +1,6 @@
 //! What the fuzz targets share: letting through the panics they provoke on
-//! purpose.
+//! purpose; and the checkers some targets hold a crate to (`exposition`, a
+//! strict Prometheus exposition parser; `redis_glob`).
 //!
 //! libfuzzer-sys installs a panic hook that aborts on every panic, caught or
 //! not. The targets make user hooks (listeners, weighers, clocks, batch
@@ -7,6 +8,7 @@
 //! crate that must contain them; those must unwind, and every other panic
 //! must still abort (it is a finding).
 
+pub mod exposition;
 pub mod redis_glob;
 
 use std::cell::Cell;
