@@ -111,7 +111,9 @@ fn kind(metric: &Metric) -> &'static str {
 }
 
 /// The series' labels as written: sanitised names, each name once (the
-/// first wins), without `quantile` on a summary (which writes its own).
+/// first wins), without `quantile` on a summary (which writes its own),
+/// sorted by name — so two keys whose labels sanitise to the same set in
+/// another order are seen as the one series they are.
 fn labels(key: &SeriesKey, summary: bool) -> Vec<(String, &str)> {
     let mut out: Vec<(String, &str)> = Vec::with_capacity(key.labels.len());
     for (k, v) in &key.labels {
@@ -121,6 +123,7 @@ fn labels(key: &SeriesKey, summary: bool) -> Vec<(String, &str)> {
         }
         out.push((name, v.as_str()));
     }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 

@@ -305,6 +305,14 @@ fn names_that_collide_once_sanitised_still_give_valid_output() {
         .record(Duration::from_millis(3));
     // A counter named like the summary's _sum series.
     r.counter("lat_sum", &[]).unwrap().add(6);
+    // The same labels once sanitised, in another order (found by the fuzz
+    // target): "-" sorts before "_a", ".a" before "_".
+    r.counter("order", &[("-", "x"), ("_a", "y")])
+        .unwrap()
+        .add(7);
+    r.counter("order", &[("_", "x"), (".a", "y")])
+        .unwrap()
+        .add(8);
     let text = render_prometheus(&r, &[Point::new("lat_count", 1.0)]);
     assert_well_formed(&text);
     let (types, samples) = parse(&text);
@@ -314,4 +322,5 @@ fn names_that_collide_once_sanitised_still_give_valid_output() {
     assert_eq!(find(&samples, "both", &[("k_1", "a")]).value, 5.0);
     assert_eq!(find(&samples, "lat_count", &[]).value, 1.0);
     assert!(!types.contains_key("lat_sum"));
+    assert_eq!(samples.iter().filter(|s| s.name == "order").count(), 1);
 }
