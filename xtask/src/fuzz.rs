@@ -96,9 +96,12 @@ pub(crate) fn commands(targets: &[String], seconds: u64) -> Result<Vec<Command>>
             .arg(&committed)
             .arg("--")
             .arg(format!("-max_total_time={seconds}"))
-            // Bounded memory per input, and no leak check: targets that
-            // catch the panics they provoke leave what unwinding leaked.
-            .args(["-rss_limit_mb=4096", "-detect_leaks=0"]);
+            // Bounded memory and time per input (an input that takes
+            // longer than 10 s is a hang, reported as a finding; libFuzzer's
+            // default of 1200 s outlasts every run), and no leak check:
+            // targets that catch the panics they provoke leave what
+            // unwinding leaked.
+            .args(["-rss_limit_mb=4096", "-timeout=10", "-detect_leaks=0"]);
         commands.push(run);
     }
     Ok(commands)
