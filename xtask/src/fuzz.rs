@@ -4,9 +4,10 @@
 //!
 //! Each run first replays the committed corpus (`fuzz/corpus/TARGET`, read
 //! only: every input there once found something or covers a path), then
-//! fuzzes for the given time. New inputs go to `target/fuzz-corpus/TARGET`
-//! (kept between runs, never committed); a finding is written to
-//! `fuzz/artifacts/TARGET/` and fails the run.
+//! fuzzes for the given [`Budget`]. New inputs of `cargo xtask fuzz` go to
+//! `target/fuzz-corpus/TARGET` (kept between runs, never committed); the
+//! test step's go to a scratch directory emptied first. A finding is
+//! written to `fuzz/artifacts/TARGET/` and fails the run.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -16,8 +17,24 @@ use anyhow::{Context, Result};
 use crate::cargo;
 use crate::run;
 
-/// How long `cargo xtask test` fuzzes each target after replaying its corpus.
-pub(crate) const TEST_SECONDS: u64 = 15;
+/// How much each target fuzzes after replaying its corpus.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Budget {
+    /// `cargo xtask fuzz`: for this long, from the inputs earlier runs
+    /// found (kept in `target/fuzz-corpus`).
+    Seconds(u64),
+    /// `cargo xtask test`: this many inputs from a fixed seed and a fresh
+    /// scratch corpus, so every machine runs the same inputs — the CI run
+    /// of a submission repeats the one made before submitting, instead of
+    /// exploring further and failing it on a finding nobody has seen.
+    Reproducible {
+        /// Inputs run, the committed corpus's included.
+        runs: u64,
+    },
+}
+
+/// What `cargo xtask test` runs of each target.
+pub(crate) const TEST_BUDGET: Budget = Budget::Reproducible { runs: 40_000 };
 
 /// `cargo xtask fuzz [TARGET] [--seconds N]` (default: every target, 60 s each).
 pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
@@ -48,7 +65,7 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
         }
         None => all,
     };
-    for command in commands(&chosen, seconds)? {
+    for command in commands(&chosen, Budget::Seconds(seconds))? {
         let mut command = command;
         eprintln!("xtask: $ {}", run::describe(&command));
         run::run_ok(&mut command)?;
@@ -74,17 +91,24 @@ pub(crate) fn targets() -> Result<Vec<String>> {
 }
 
 /// Installs cargo-fuzz when missing, then: one build of every target, and
-/// for each target a run that replays its corpus and fuzzes `seconds`.
-pub(crate) fn commands(targets: &[String], seconds: u64) -> Result<Vec<Command>> {
+/// for each target a run that replays its corpus and fuzzes for `budget`.
+pub(crate) fn commands(targets: &[String], budget: Budget) -> Result<Vec<Command>> {
     ensure_cargo_fuzz()?;
     let mut build = fuzz();
     build.arg("build");
     let mut commands = vec![build];
     for target in targets {
-        let scratch = cargo::root()
-            .join("target")
-            .join("fuzz-corpus")
-            .join(target);
+        let scratch = match budget {
+            Budget::Seconds(_) => cargo::root().join("target").join("fuzz-corpus"),
+            Budget::Reproducible { .. } => cargo::root().join("target").join("fuzz-test-corpus"),
+        }
+        .join(target);
+        if let Budget::Reproducible { .. } = budget
+            && scratch.exists()
+        {
+            std::fs::remove_dir_all(&scratch)
+                .with_context(|| format!("emptying {}", scratch.display()))?;
+        }
         std::fs::create_dir_all(&scratch)
             .with_context(|| format!("creating {}", scratch.display()))?;
         let committed = fuzz_dir().join("corpus").join(target);
@@ -94,8 +118,18 @@ pub(crate) fn commands(targets: &[String], seconds: u64) -> Result<Vec<Command>>
         run.args(["run", target])
             .arg(&scratch)
             .arg(&committed)
-            .arg("--")
-            .arg(format!("-max_total_time={seconds}"))
+            .arg("--");
+        match budget {
+            Budget::Seconds(seconds) => run.arg(format!("-max_total_time={seconds}")),
+            // The time cap only guards against a machine far slower than
+            // this one; the runs end it.
+            Budget::Reproducible { runs } => run.args([
+                "-seed=1".to_owned(),
+                format!("-runs={runs}"),
+                "-max_total_time=300".to_owned(),
+            ]),
+        };
+        run
             // Bounded memory and time per input (an input that takes
             // longer than 10 s is a hang, reported as a finding; libFuzzer's
             // default of 1200 s outlasts every run), and no leak check:

@@ -163,7 +163,7 @@ fn steps(services: &Services, metadata: &Metadata) -> Result<Vec<Step>> {
         },
         Step {
             name: "fuzz",
-            commands: crate::fuzz::commands(&crate::fuzz::targets()?, crate::fuzz::TEST_SECONDS)?,
+            commands: crate::fuzz::commands(&crate::fuzz::targets()?, crate::fuzz::TEST_BUDGET)?,
             empty_note: "no fuzz target in fuzz/Cargo.toml",
         },
     ])

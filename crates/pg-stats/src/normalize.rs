@@ -147,6 +147,13 @@ mod tests {
         // A placeholder never runs into the word after it (found by the
         // fuzz target: `$1a` came out as `$$1`, which reads back as `$1`).
         assert_eq!(normalize("SELECT 'x'abc"), "SELECT $1 abc");
+        // An escape string right after a number: its `\'` does not end it
+        // (found by the fuzz target in a CI run: the `E` was read as part
+        // of the number, the string ended at `\'`, and a character of the
+        // next literal stayed outside every placeholder).
+        let leaky = "SELECT 1.E';\\';'U&''N'zz'N''";
+        let out = normalize(leaky);
+        assert!(!out.contains("zz"), "{leaky} → {out}");
         assert_eq!(normalize("SELECT $1a"), "SELECT $1 a");
         assert_eq!(normalize("SELECT $1 a"), "SELECT $1 a");
         assert_eq!(normalize("SELECT $E'x'"), "SELECT $ $1");
