@@ -3,6 +3,8 @@
 //! texts, in logs (captured from a tracing subscriber) or in metric labels.
 #![cfg(feature = "webhook")]
 
+mod support;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,9 +12,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use perfect21_monitor::{
-    AlertEvent, AlertRule, AlertSink, AlertState, HttpProbe, Monitor, Point, Registry, SampleKinds,
-    SeriesKey, Severity, SinkError, WebhookSink,
+    AlertRule, AlertSink, HttpProbe, Monitor, Point, Registry, SampleKinds, SinkError, WebhookSink,
 };
+use support::event;
 
 /// Every secret part of the URLs below.
 const SECRETS: [&str; 4] = ["T0SECRET", "B0SECRET", "tok3n", "hunter2"];
@@ -66,21 +68,6 @@ async fn closed_port() -> String {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     addr.to_string()
-}
-
-fn event() -> AlertEvent {
-    AlertEvent {
-        rule: "high_cpu".into(),
-        series: SeriesKey::plain("cpu_usage_percent"),
-        state: AlertState::Firing,
-        severity: Severity::Critical,
-        value: 97.5,
-        threshold: 96.0,
-        direction: perfect21_monitor::Direction::Above,
-        active_seconds: 60.0,
-        timestamp: 1_800_000_000.0,
-        absent: false,
-    }
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! WebhookSink and HttpProbe against a real HTTP server on 127.0.0.1.
 #![cfg(feature = "webhook")]
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -11,10 +13,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use perfect21_monitor::{
-    AlertEvent, AlertRule, AlertSink, AlertState, ChannelSink, HttpProbe, Monitor, MonitorError,
-    Point, Registry, SampleKinds, SeriesKey, Severity, SinkError, WebhookSink,
+    AlertRule, AlertSink, AlertState, ChannelSink, HttpProbe, Monitor, MonitorError, Point,
+    Registry, SampleKinds, SinkError, WebhookSink,
 };
 use serde_json::Value;
+use support::event;
 use tokio::sync::Mutex;
 
 #[derive(Clone, Default)]
@@ -83,21 +86,6 @@ async fn serve(state: Server) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
-}
-
-fn event() -> AlertEvent {
-    AlertEvent {
-        rule: "high_cpu".into(),
-        series: SeriesKey::plain("cpu_usage_percent"),
-        state: AlertState::Firing,
-        severity: Severity::Critical,
-        value: 97.5,
-        threshold: 96.0,
-        direction: perfect21_monitor::Direction::Above,
-        active_seconds: 60.0,
-        timestamp: 1_800_000_000.0,
-        absent: false,
-    }
 }
 
 #[tokio::test]
