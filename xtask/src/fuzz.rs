@@ -24,9 +24,11 @@ pub(crate) enum Budget {
     /// found (kept in `target/fuzz-corpus`).
     Seconds(u64),
     /// `cargo xtask test`: this many inputs from a fixed seed and a fresh
-    /// scratch corpus, so every machine runs the same inputs — the CI run
-    /// of a submission repeats the one made before submitting, instead of
-    /// exploring further and failing it on a finding nobody has seen.
+    /// scratch corpus, so a CI run mostly repeats the one made before
+    /// submitting rather than exploring further by time. Not exactly:
+    /// code that hashes with a random seed (`HashMap`) steers the coverage
+    /// feedback, so a run can still reach an input no earlier run did —
+    /// which is a finding like any other.
     Reproducible {
         /// Inputs run, the committed corpus's included.
         runs: u64,

@@ -143,7 +143,12 @@ fn string_prefix(b: &[u8], i: usize) -> Option<usize> {
     if i > 0 && is_ident(b[i - 1]) {
         return None;
     }
-    string_prefix_at(b, i)
+    let quote = match b[i].to_ascii_lowercase() {
+        b'e' | b'b' | b'x' | b'n' => i + 1,
+        b'u' if b.get(i + 1) == Some(&b'&') => i + 2,
+        _ => return None,
+    };
+    (b.get(quote) == Some(&b'\'')).then_some(quote)
 }
 
 /// Index just past the numeric literal at `i`, read as PostgreSQL 15+
@@ -164,23 +169,13 @@ fn skip_number(b: &[u8], mut i: usize) -> usize {
         }
     }
     // Letters glued to the number belong to it, up to a string prefix
-    // (`1.E'…'`: the `E` opens an escape string, whose backslashes the
-    // string scan must honour).
-    while i < b.len() && is_ident(b[i]) && string_prefix_at(b, i).is_none() {
+    // after a non-digit (`1.E'…'`: the `E` opens an escape string, whose
+    // backslashes the string scan must honour; in `0x1E'…'` or `1E'…'` the
+    // `E` is still the number's).
+    while i < b.len() && is_ident(b[i]) && string_prefix(b, i).is_none() {
         i += 1;
     }
     i
-}
-
-/// [`string_prefix`] without the check of the byte before (the caller
-/// knows it is part of a number).
-fn string_prefix_at(b: &[u8], i: usize) -> Option<usize> {
-    let quote = match b[i].to_ascii_lowercase() {
-        b'e' | b'b' | b'x' | b'n' => i + 1,
-        b'u' if b.get(i + 1) == Some(&b'&') => i + 2,
-        _ => return None,
-    };
-    (b.get(quote) == Some(&b'\'')).then_some(quote)
 }
 
 /// For `$tag$ … $tag$` starting at `i`, the index past the closing tag.

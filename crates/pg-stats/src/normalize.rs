@@ -154,6 +154,9 @@ mod tests {
         let leaky = "SELECT 1.E';\\';'U&''N'zz'N''";
         let out = normalize(leaky);
         assert!(!out.contains("zz"), "{leaky} → {out}");
+        // …but a hex digit `E` before a quote is the number's (the fuzz
+        // target found the first fix leaving it outside: `$1 E$2`).
+        assert_eq!(normalize("SELECT 0x1E'x'"), "SELECT $1$2");
         assert_eq!(normalize("SELECT $1a"), "SELECT $1 a");
         assert_eq!(normalize("SELECT $1 a"), "SELECT $1 a");
         assert_eq!(normalize("SELECT $E'x'"), "SELECT $ $1");
