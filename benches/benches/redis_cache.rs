@@ -5,14 +5,16 @@
 //! cache-aside a user would write instead: the same commands, with
 //! `serde_json` on the same record (reading past the header byte of the
 //! values RedisCache seeded); RedisCache adds its header byte, key
-//! prefix, fail-open handling and counters. The connection comparison
+//! prefix, fail-open handling and counters. The `perfect21_bounded_reads`
+//! rows are the same cache with `bounded_reads(true)` (`GETRANGE` per key,
+//! so no reply exceeds `max_value_size`): the price of that bound. The connection comparison
 //! sends bare GETs. The redis-benchmark ceiling is
 //! `--bin redis_cache_ceiling`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::future::join_all;
 use perfect21_benches::redis_cache::{
-    NAMESPACE, Record, batch_keys, full_key, raw_get, raw_get_many, raw_set, setup,
+    NAMESPACE, Record, batch_keys, bounded_cache, full_key, raw_get, raw_get_many, raw_set, setup,
 };
 use perfect21_benches::service_url;
 
@@ -28,6 +30,7 @@ fn benches(c: &mut Criterion) {
     let url = service_url("REDIS_URL");
     let rt = runtime();
     let (cache, raw) = rt.block_on(setup(&url));
+    let bounded = rt.block_on(bounded_cache(&url));
     let value = Record {
         id: 1,
         name: "name-1".into(),
@@ -43,6 +46,17 @@ fn benches(c: &mut Criterion) {
             b.to_async(&rt).iter(|| {
                 join_all((0..tasks).map(|i| {
                     let cache = cache.clone();
+                    async move {
+                        let v: Option<Record> = cache.get(&format!("k{i}")).await.expect("get");
+                        v.expect("seeded")
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("perfect21_bounded_reads", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|i| {
+                    let cache = bounded.clone();
                     async move {
                         let v: Option<Record> = cache.get(&format!("k{i}")).await.expect("get");
                         v.expect("seeded")
@@ -89,6 +103,18 @@ fn benches(c: &mut Criterion) {
             b.to_async(&rt).iter(|| {
                 join_all((0..tasks).map(|t| {
                     let cache = cache.clone();
+                    async move {
+                        let v: Vec<Option<Record>> =
+                            cache.get_many(&batch_keys(t)).await.expect("get_many");
+                        v
+                    }
+                }))
+            })
+        });
+        group.bench_function(BenchmarkId::new("perfect21_bounded_reads", &param), |b| {
+            b.to_async(&rt).iter(|| {
+                join_all((0..tasks).map(|t| {
+                    let cache = bounded.clone();
                     async move {
                         let v: Vec<Option<Record>> =
                             cache.get_many(&batch_keys(t)).await.expect("get_many");

@@ -53,6 +53,19 @@ pub async fn setup(url: &str) -> (RedisCache, ConnectionManager) {
     (cache, raw)
 }
 
+/// A second cache on the same keys with
+/// [`bounded_reads`](perfect21_redis_cache::RedisCacheBuilder::bounded_reads):
+/// `GETRANGE` in place of `GET`, a pipeline of them in place of `MGET`.
+pub async fn bounded_cache(url: &str) -> RedisCache {
+    RedisCache::builder()
+        .url(url)
+        .namespace(NAMESPACE)
+        .bounded_reads(true)
+        .build()
+        .await
+        .expect("build bounded cache")
+}
+
 /// The Redis key of `k{i}`, as the raw side must spell it.
 pub fn full_key(i: usize) -> String {
     format!("{NAMESPACE}:k{}", i % KEYS)

@@ -53,11 +53,7 @@ impl<C: Codec> RedisCache<C> {
         let groups = self.slot_groups(keys);
         let replies = join_all(groups.iter().map(|group| async move {
             let group_keys: Vec<&str> = group.iter().map(|&i| keys[i].as_ref()).collect();
-            let mut cmd = self.mget_cmd(&group_keys);
-            for key in &group_keys {
-                cmd.arg(self.ns_key(key));
-            }
-            self.mget_into::<T, _>(&group_keys, &cmd).await
+            self.mget_into::<T, _>(&group_keys).await
         }))
         .await;
         let mut out: Vec<Option<T>> = keys.iter().map(|_| None).collect();

@@ -144,6 +144,8 @@ pub(crate) struct Framing {
     pub(crate) compress_above: Option<usize>,
     /// Largest stored value, header included.
     pub(crate) max_value_size: usize,
+    /// Whether reads ask Redis for at most `max_value_size + 1` bytes.
+    pub(crate) bounded_reads: bool,
     /// How payloads above the threshold are compressed.
     pub(crate) compression: Compression,
 }
@@ -244,6 +246,15 @@ impl Framing {
         bytes: &[u8],
     ) -> Result<(T, Times)> {
         let decode_error = |m: &str| CacheError::Decode(m.to_owned());
+        // Nothing longer is ever written; a bounded read stops one byte
+        // past the bound, so this is how it sees an oversize value.
+        if bytes.len() > self.max_value_size {
+            return Err(CacheError::Decode(format!(
+                "stored value of at least {} bytes is over max_value_size ({} bytes)",
+                bytes.len(),
+                self.max_value_size
+            )));
+        }
         let (&header, mut rest) = bytes
             .split_first()
             .ok_or_else(|| decode_error("empty value"))?;
@@ -334,6 +345,7 @@ mod tests {
         Framing {
             compress_above,
             max_value_size: 1 << 20,
+            bounded_reads: false,
             compression: Compression::Lz4,
         }
     }
@@ -415,6 +427,7 @@ mod tests {
         let f = Framing {
             compress_above: None,
             max_value_size: 10,
+            bounded_reads: false,
             compression: Compression::Lz4,
         };
         let err = f

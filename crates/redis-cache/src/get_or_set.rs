@@ -23,7 +23,7 @@ use crate::cache::RedisCache;
 use crate::codec::Codec;
 use crate::error::{CacheError, Result};
 use crate::refresh::now_ms;
-use crate::stats::{CommandFamily, Count, Counters};
+use crate::stats::{Count, Counters};
 
 /// What a load hands its callers: the value (a `T`, or [`Absent`]) or the
 /// error every caller receives.
@@ -253,7 +253,6 @@ impl<C: Codec> RedisCache<C> {
     }
 
     async fn run_get(&self, full_key: &str) -> Result<Option<Vec<u8>>> {
-        self.run(CommandFamily::Read, redis::cmd("GET").arg(full_key))
-            .await
+        self.fetch_one(full_key).await
     }
 }

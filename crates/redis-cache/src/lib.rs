@@ -17,6 +17,7 @@ mod codec;
 mod decode;
 mod early;
 mod error;
+mod fetch;
 mod get_or_set;
 mod keys;
 mod l1;
@@ -56,6 +57,7 @@ pub mod fuzzing {
         Framing {
             compress_above,
             max_value_size,
+            bounded_reads: false,
             #[cfg(feature = "zstd")]
             compression: if zstd {
                 Compression::Zstd { level: 1 }

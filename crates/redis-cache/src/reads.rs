@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use redis::{Cmd, RedisWrite};
 use serde::de::DeserializeOwned;
 
 use crate::cache::RedisCache;
@@ -21,23 +20,14 @@ impl<C: Codec> RedisCache<C> {
                 return Ok(Some(value));
             }
             let fence = self.l1_fence(&full);
-            let raw = self.soften(
-                self.run(CommandFamily::Read, redis::cmd("GET").arg(&full))
-                    .await
-                    .map(Some),
-                || None,
-            )?;
+            let raw = self.soften(self.fetch_one(&full).await.map(Some), || None)?;
             return Ok(match raw {
                 Some(raw) => self.decode_found(&full, raw, fence).await,
                 None => None,
             });
         }
-        let raw: Option<Option<Vec<u8>>> = self.soften(
-            self.run(CommandFamily::Read, redis::cmd("GET").arg(self.ns_key(key)))
-                .await
-                .map(Some),
-            || None,
-        )?;
+        let raw: Option<Option<Vec<u8>>> =
+            self.soften(self.fetch_one(self.ns_key(key)).await.map(Some), || None)?;
         let Some(raw) = raw else {
             return Ok(None);
         };
@@ -54,7 +44,7 @@ impl<C: Codec> RedisCache<C> {
         })
     }
 
-    /// Reads many keys with one `MGET`; the result is in the order of
+    /// Reads many keys in one round trip (`MGET`); the result is in the order of
     /// `keys`, `None` where [`get`](Self::get) would give `None`.
     pub async fn get_many<T: DeserializeOwned, K: AsRef<str>>(
         &self,
@@ -68,11 +58,7 @@ impl<C: Codec> RedisCache<C> {
             return self.cluster_get_many(keys).await;
         }
         if !self.has_local() {
-            let mut cmd = self.mget_cmd(keys);
-            for key in keys {
-                cmd.arg(self.ns_key(key.as_ref()));
-            }
-            return self.mget_into(keys, &cmd).await;
+            return self.mget_into(keys).await;
         }
         let full: Vec<String> = keys.iter().map(|k| self.full_key(k.as_ref())).collect();
         let mut out: Vec<Option<T>> = Vec::with_capacity(full.len());
@@ -89,12 +75,8 @@ impl<C: Codec> RedisCache<C> {
         }
         let remote_keys: Vec<&String> = remote.iter().map(|&i| &full[i]).collect();
         let fences: Vec<_> = remote_keys.iter().map(|k| self.l1_fence(k)).collect();
-        let replies: Option<Vec<Option<Vec<u8>>>> = self.soften(
-            self.run(CommandFamily::Read, redis::cmd("MGET").arg(&remote_keys))
-                .await
-                .map(Some),
-            || None,
-        )?;
+        let replies: Option<Vec<Option<Vec<u8>>>> =
+            self.soften(self.fetch_many(&remote_keys).await.map(Some), || None)?;
         let Some(replies) = replies else {
             return Ok(out);
         };
@@ -104,25 +86,16 @@ impl<C: Codec> RedisCache<C> {
         Ok(out)
     }
 
-    /// An `MGET` with room reserved for the namespaced `keys` (which the
-    /// caller adds), so the command buffer is not regrown key by key.
-    pub(crate) fn mget_cmd<K: AsRef<str>>(&self, keys: &[K]) -> Cmd {
-        let mut cmd = redis::cmd("MGET");
-        let prefix = self.inner.namespace.len() + 1;
-        cmd.reserve_space_for_args(keys.iter().map(|k| prefix + k.as_ref().len()));
-        cmd
-    }
-
-    /// Runs one `MGET` of `keys` (already in `cmd`) and decodes the reply
-    /// in order: one counter update per call, corrupt values forgotten
-    /// together at the end.
+    /// Fetches `keys` in one round trip and decodes the replies in order:
+    /// one counter update per call, corrupt values forgotten together at
+    /// the end.
     pub(crate) async fn mget_into<T: DeserializeOwned, K: AsRef<str>>(
         &self,
         keys: &[K],
-        cmd: &Cmd,
     ) -> Result<Vec<Option<T>>> {
+        let args: Vec<_> = keys.iter().map(|k| self.ns_key(k.as_ref())).collect();
         let replies: Option<Vec<Option<Vec<u8>>>> =
-            self.soften(self.run(CommandFamily::Read, cmd).await.map(Some), || None)?;
+            self.soften(self.fetch_many(&args).await.map(Some), || None)?;
         let Some(replies) = replies else {
             return Ok(keys.iter().map(|_| None).collect());
         };

@@ -45,6 +45,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
             Framing {
                 compress_above: self.compress_above,
                 max_value_size: self.max_value_size,
+                bounded_reads: self.bounded_reads,
                 compression: self.compression,
             },
             self.command_timeout,

@@ -38,6 +38,7 @@ pub struct RedisCacheBuilder<C = Json> {
     compression: Compression,
     early: Option<crate::early::EarlyRefresh>,
     max_value_size: usize,
+    bounded_reads: bool,
     command_timeout: Duration,
     connect_timeout: Duration,
     fail_open: bool,
@@ -65,6 +66,7 @@ impl<C> std::fmt::Debug for RedisCacheBuilder<C> {
             .field("default_ttl", &self.default_ttl)
             .field("compress_above", &self.compress_above)
             .field("max_value_size", &self.max_value_size)
+            .field("bounded_reads", &self.bounded_reads)
             .field("command_timeout", &self.command_timeout)
             .field("fail_open", &self.fail_open)
             .finish_non_exhaustive()
@@ -100,6 +102,7 @@ impl RedisCacheBuilder<Json> {
             compression: Compression::Lz4,
             early: None,
             max_value_size: 16 * 1024 * 1024,
+            bounded_reads: false,
             command_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(2),
             fail_open: true,
@@ -200,6 +203,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
             compression: self.compression,
             early: self.early,
             max_value_size: self.max_value_size,
+            bounded_reads: self.bounded_reads,
             command_timeout: self.command_timeout,
             connect_timeout: self.connect_timeout,
             fail_open: self.fail_open,
@@ -261,6 +265,25 @@ impl<C: Codec> RedisCacheBuilder<C> {
     /// payload larger than this, whatever a stored length claims.
     pub fn max_value_size(mut self, bytes: usize) -> Self {
         self.max_value_size = bytes;
+        self
+    }
+
+    /// `true`: every read asks Redis for at most `max_value_size + 1`
+    /// bytes of each value (`GETRANGE key 0 max_value_size` in place of
+    /// `GET`, a pipeline of them in place of `MGET`), so a reader's memory
+    /// stays bounded by `max_value_size` whatever anyone stored; an oversize
+    /// value reads as a decode error, an empty one as a miss.
+    ///
+    /// `false` (default): `GET` and `MGET`, which deliver a stored value
+    /// whole before it is refused: decoding is still bounded by
+    /// `max_value_size` (compressed values never expand past it), but the
+    /// reply itself is bounded only by the server's `proto-max-bulk-len`
+    /// (512 MiB by default). The price of the bound, measured by `cargo
+    /// xtask bench redis_cache` (the `bounded_reads` rows), is about one
+    /// `GETRANGE` per key where `MGET` answers a whole batch: turn it on when
+    /// processes you do not trust can write to the namespace.
+    pub fn bounded_reads(mut self, bounded: bool) -> Self {
+        self.bounded_reads = bounded;
         self
     }
 

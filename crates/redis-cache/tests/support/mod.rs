@@ -70,11 +70,15 @@ pub(crate) async fn local_cache(namespace: &str) -> RedisCache {
         .expect("build cache with a local tier")
 }
 
-/// A raw connection to `url`, for writing what the cache would not.
+/// A raw connection to `url`, for writing what the cache would not (with
+/// the generous [`CORRECTNESS_TIMEOUT`]: some tests store values of
+/// hundreds of MiB).
 pub(crate) async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
+    let config =
+        redis::AsyncConnectionConfig::new().set_response_timeout(Some(CORRECTNESS_TIMEOUT));
     redis::Client::open(url)
         .expect("url")
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .expect("connect")
 }
