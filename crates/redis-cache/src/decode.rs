@@ -5,20 +5,21 @@ use serde::de::DeserializeOwned;
 
 use crate::cache::RedisCache;
 use crate::codec::{Codec, Times};
+use crate::fetch::Lifetime;
 use crate::l1::Fence;
 use crate::stats::{Count, Counters};
 
 impl<C: Codec> RedisCache<C> {
     /// Turns one reply slot into a value, counting hit, miss or decode
-    /// error; a value fills L1 if `fence` (taken before the command was
-    /// sent) still holds.
+    /// error; a value fills L1 (for no longer than its `lifetime` in
+    /// Redis) if `fence` (taken before the command was sent) still holds.
     pub(crate) async fn decode_found<T: DeserializeOwned>(
         &self,
         full_key: &str,
-        raw: Option<Vec<u8>>,
+        (raw, lifetime): (Option<Vec<u8>>, Lifetime),
         fence: Option<Fence>,
     ) -> Option<T> {
-        self.decode_found_fresh(full_key, raw, fence)
+        self.decode_found_fresh(full_key, (raw, lifetime), fence)
             .await
             .map(|(value, _)| value)
     }
@@ -28,7 +29,7 @@ impl<C: Codec> RedisCache<C> {
     pub(crate) async fn decode_found_fresh<T: DeserializeOwned>(
         &self,
         full_key: &str,
-        raw: Option<Vec<u8>>,
+        (raw, lifetime): (Option<Vec<u8>>, Lifetime),
         fence: Option<Fence>,
     ) -> Option<(T, Times)> {
         let mut tally = Tally::default();
@@ -37,7 +38,7 @@ impl<C: Codec> RedisCache<C> {
         match found {
             Found::Value(value, times) => {
                 if let Some(bytes) = &raw {
-                    self.l1_fill(fence, full_key, bytes);
+                    self.l1_fill(fence, full_key, bytes, lifetime);
                 }
                 Some((value, times))
             }

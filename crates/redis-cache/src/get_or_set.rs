@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 use crate::cache::RedisCache;
 use crate::codec::Codec;
 use crate::error::{CacheError, Result};
+use crate::fetch::Lifetime;
 use crate::refresh::now_ms;
 use crate::stats::{Count, Counters};
 
@@ -219,11 +220,14 @@ impl<C: Codec> RedisCache<C> {
         let full_key = self.full_key(&key);
         let counters = &self.inner.counters;
         let fence = self.l1_fence(&full_key);
-        let raw = self.run_get(&full_key).await;
-        match raw {
-            Ok(raw) => {
+        let fetched = self
+            .fetch_for_l1(&[&full_key], fence.is_some())
+            .await
+            .map(|mut one| one.pop().unwrap_or((None, Lifetime::Gone)));
+        match fetched {
+            Ok(found) => {
                 if let Some((value, times)) =
-                    self.decode_found_fresh::<T>(&full_key, raw, fence).await
+                    self.decode_found_fresh::<T>(&full_key, found, fence).await
                 {
                     let now = now_ms();
                     let stale = times.fresh_until.is_some_and(|until| now >= until);
@@ -250,9 +254,5 @@ impl<C: Codec> RedisCache<C> {
         self.store_loaded(&key, &value, ttl, started.elapsed())
             .await?;
         Ok(Arc::new(value))
-    }
-
-    async fn run_get(&self, full_key: &str) -> Result<Option<Vec<u8>>> {
-        self.fetch_one(full_key).await
     }
 }

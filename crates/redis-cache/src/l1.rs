@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cache::RedisCache;
 use crate::codec::Codec;
+use crate::fetch::Lifetime;
 #[cfg(feature = "local")]
 use crate::stats::Count;
 
@@ -72,14 +73,40 @@ impl<C: Codec> RedisCache<C> {
         None
     }
 
-    /// Fills L1 with what Redis answered for `full_key`, unless `fence`
-    /// was crossed by an invalidation since it was taken.
+    /// Fills L1 with what Redis answered for `full_key`, for no longer than
+    /// Redis keeps it (`lifetime`), unless `fence` was crossed by an
+    /// invalidation since it was taken.
     #[cfg_attr(not(feature = "local"), allow(unused_variables))]
-    pub(crate) fn l1_fill(&self, fence: Option<Fence>, full_key: &str, bytes: &[u8]) {
+    pub(crate) fn l1_fill(
+        &self,
+        fence: Option<Fence>,
+        full_key: &str,
+        bytes: &[u8],
+        lifetime: Lifetime,
+    ) {
         #[cfg(feature = "local")]
         if let (Some(local), Some(fence)) = (&self.inner.local, fence) {
-            local.fill(fence, full_key, bytes);
+            let remaining = lifetime.remaining(std::time::Instant::now());
+            local.fill(fence, full_key, bytes, remaining);
         }
+    }
+
+    /// Fetches `full_keys` for a read that may fill L1 (`fenced`): with
+    /// each value's [`Lifetime`] then, as [`Lifetime::Forever`] (unused)
+    /// otherwise.
+    pub(crate) async fn fetch_for_l1(
+        &self,
+        full_keys: &[&String],
+        fenced: bool,
+    ) -> crate::error::Result<Vec<(Option<Vec<u8>>, Lifetime)>> {
+        if fenced {
+            return self.fetch_many_lived(full_keys).await;
+        }
+        let values = match full_keys {
+            [one] => vec![self.fetch_one(*one).await?],
+            many => self.fetch_many(many).await?,
+        };
+        Ok(values.into_iter().map(|v| (v, Lifetime::Forever)).collect())
     }
 
     /// Evicts what a write changed from this instance's L1, and voids the

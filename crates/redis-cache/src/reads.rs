@@ -20,9 +20,10 @@ impl<C: Codec> RedisCache<C> {
                 return Ok(Some(value));
             }
             let fence = self.l1_fence(&full);
-            let raw = self.soften(self.fetch_one(&full).await.map(Some), || None)?;
-            return Ok(match raw {
-                Some(raw) => self.decode_found(&full, raw, fence).await,
+            let fetched = self.fetch_for_l1(&[&full], fence.is_some()).await;
+            let raw = self.soften(fetched.map(Some), || None)?;
+            return Ok(match raw.and_then(|mut one| one.pop()) {
+                Some(found) => self.decode_found(&full, found, fence).await,
                 None => None,
             });
         }
@@ -75,13 +76,14 @@ impl<C: Codec> RedisCache<C> {
         }
         let remote_keys: Vec<&String> = remote.iter().map(|&i| &full[i]).collect();
         let fences: Vec<_> = remote_keys.iter().map(|k| self.l1_fence(k)).collect();
-        let replies: Option<Vec<Option<Vec<u8>>>> =
-            self.soften(self.fetch_many(&remote_keys).await.map(Some), || None)?;
+        let fenced = fences.iter().any(Option::is_some);
+        let fetched = self.fetch_for_l1(&remote_keys, fenced).await;
+        let replies = self.soften(fetched.map(Some), || None)?;
         let Some(replies) = replies else {
             return Ok(out);
         };
-        for ((raw, &i), fence) in replies.into_iter().zip(&remote).zip(fences) {
-            out[i] = self.decode_found(&full[i], raw, fence).await;
+        for ((found, &i), fence) in replies.into_iter().zip(&remote).zip(fences) {
+            out[i] = self.decode_found(&full[i], found, fence).await;
         }
         Ok(out)
     }

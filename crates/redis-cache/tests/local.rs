@@ -137,3 +137,63 @@ async fn local_tier_needs_a_url_and_valid_bounds() {
         }
     }
 }
+
+/// Redis reports an expiry to the tier only when it reclaims the key; with
+/// active expiry off (as for a key its sampling has not reached yet among
+/// many volatile keys) that is never, unless someone reads the key. So L1
+/// must keep a copy no longer than Redis keeps the value, by every read
+/// path that fills it.
+#[tokio::test]
+async fn l1_never_outlives_the_redis_ttl_when_redis_has_not_reclaimed_the_key() {
+    let server = perfect21_testkit::RedisServer::start().expect("start a private redis-server");
+    server
+        .command(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"])
+        .expect("DEBUG SET-ACTIVE-EXPIRE 0");
+    let cache = RedisCache::builder()
+        .url(server.url())
+        .namespace("l1-ttl")
+        .local_tier(1 << 20, Duration::from_secs(3600))
+        .fail_open(false)
+        .command_timeout(support::CORRECTNESS_TIMEOUT)
+        .build()
+        .await
+        .unwrap();
+    let ttl = Some(Duration::from_millis(300));
+    for key in ["get", "many", "get_or_set"] {
+        cache.set(key, &7u32, ttl).await.unwrap();
+    }
+    // Fill L1 by each path, then read back from L1.
+    assert_eq!(cache.get::<u32>("get").await.unwrap(), Some(7));
+    let many: Vec<Option<u32>> = cache.get_many(&["many"]).await.unwrap();
+    assert_eq!(many, [Some(7)]);
+    let loaded = cache
+        .get_or_set("get_or_set", ttl, || async {
+            Ok::<_, std::io::Error>(0u32)
+        })
+        .await
+        .unwrap();
+    assert_eq!(loaded, 7, "found in Redis, not loaded");
+    let before = cache.stats().local_hits;
+    for key in ["get", "many", "get_or_set"] {
+        assert_eq!(cache.get::<u32>(key).await.unwrap(), Some(7));
+    }
+    assert_eq!(cache.stats().local_hits - before, 3, "all three are in L1");
+
+    // Once the TTL has run out, every key reads as a miss (bounded: 10 s;
+    // the tier's own TTL is an hour and no invalidation ever comes).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    for key in ["get", "many", "get_or_set"] {
+        while cache.get::<u32>(key).await.unwrap().is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{key}: L1 still serves a value whose 300 ms Redis TTL ran out 10 s ago"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(
+        cache.stats().misses,
+        3,
+        "each read that ended it was a Redis miss"
+    );
+}

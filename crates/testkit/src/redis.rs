@@ -129,6 +129,10 @@ impl RedisServer {
             .args(["--protected-mode", "no"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
+            // Tests may switch server behaviour off (`DEBUG
+            // SET-ACTIVE-EXPIRE 0`: keys expire only when touched), from
+            // loopback only.
+            .args(["--enable-debug-command", "local"])
             .args(["--daemonize", "no"])
             .arg("--dir")
             .arg(self.dir.path())

@@ -323,7 +323,7 @@ impl<C: Codec> RedisCacheBuilder<C> {
 
     /// Adds the local tier (feature `local`): an in-process L1 of at most
     /// `max_bytes` of keys and encoded values (at least 1), each kept for at
-    /// most `ttl` (1 ms – 1 h), in front of Redis, coherent with every
+    /// most `ttl` (1 ms – 1 h) and never past its TTL in Redis, in front of Redis, coherent with every
     /// writer of the namespace through Redis's client-side-caching
     /// invalidations (`CLIENT TRACKING … BCAST`, Redis ≥ 6). Needs
     /// [`url`](Self::url): it opens one RESP3 connection of its own, and

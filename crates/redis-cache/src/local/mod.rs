@@ -33,7 +33,42 @@ pub(crate) struct LocalOptions {
     pub(crate) ttl: Duration,
 }
 
-type L1 = Cache<String, Arc<[u8]>>;
+type L1 = Cache<String, Held>;
+
+/// An L1 copy: the encoded value and what was left of its Redis TTL when
+/// it was read (`None`: no expiry). L1 keeps it for the shorter of that and
+/// the tier's own TTL: Redis reports an expiry only when it reclaims the
+/// key, which for a key nobody reads can be long after the TTL ran out.
+#[derive(Clone)]
+struct Held {
+    bytes: Arc<[u8]>,
+    redis_ttl: Option<Duration>,
+}
+
+/// The per-entry side of that rule, for moka (the tier's TTL is moka's
+/// `time_to_live`, and the earlier of the two applies).
+struct RedisTtl;
+
+impl moka::Expiry<String, Held> for RedisTtl {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Held,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        value.redis_ttl
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        value: &Held,
+        _updated_at: std::time::Instant,
+        _left: Option<Duration>,
+    ) -> Option<Duration> {
+        value.redis_ttl
+    }
+}
 
 /// The counts of the local tier, for [`CacheStats`](crate::CacheStats).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -98,10 +133,11 @@ impl Local {
     ) -> redis::RedisResult<Self> {
         let l1: L1 = Cache::builder()
             .max_capacity(options.max_bytes)
-            .weigher(|key: &String, value: &Arc<[u8]>| {
-                u32::try_from(key.len() + value.len()).unwrap_or(u32::MAX)
+            .weigher(|key: &String, value: &Held| {
+                u32::try_from(key.len() + value.bytes.len()).unwrap_or(u32::MAX)
             })
             .time_to_live(options.ttl)
+            .expire_after(RedisTtl)
             .build();
         let tier = Arc::new(Tier {
             l1,
@@ -128,7 +164,7 @@ impl Local {
 
     /// The L1 copy of `key`.
     pub(crate) fn get(&self, key: &str) -> Option<Arc<[u8]>> {
-        self.tier.l1.get(key)
+        self.tier.l1.get(key).map(|held| held.bytes)
     }
 
     /// A fence for a read of `key` about to ask Redis.
@@ -136,14 +172,23 @@ impl Local {
         self.tier.fences.take(key)
     }
 
-    /// Fills L1 with `bytes` for `key` unless `fence` was voided.
-    pub(crate) fn fill(&self, fence: Fence, key: &str, bytes: &[u8]) {
+    /// Fills L1 with `bytes` for `key`, kept at most `redis_ttl` (what is
+    /// left of the value's TTL in Redis; `None`: no expiry), unless `fence`
+    /// was voided.
+    pub(crate) fn fill(&self, fence: Fence, key: &str, bytes: &[u8], redis_ttl: Option<Duration>) {
         let tier = &self.tier;
+        if redis_ttl == Some(Duration::ZERO) {
+            return;
+        }
         if !tier.fences.holds(&fence) {
             tier.fills_discarded.fetch_add(1, Relaxed);
             return;
         }
-        tier.l1.insert(key.to_owned(), Arc::from(bytes));
+        let held = Held {
+            bytes: Arc::from(bytes),
+            redis_ttl,
+        };
+        tier.l1.insert(key.to_owned(), held);
         // The map's own synchronisation is acquire/release: this fence and
         // the one in `forget` put the insert and the void in one total
         // order with the checks (see `fences`).
@@ -191,17 +236,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_value_redis_no_longer_keeps_never_fills_l1() {
+        let local = local();
+        let fence = local.fence("k").unwrap();
+        local.fill(fence, "k", b"v", Some(Duration::ZERO));
+        assert!(local.get("k").is_none());
+        let fence = local.fence("k").unwrap();
+        local.fill(fence, "k", b"v", Some(Duration::from_secs(60)));
+        assert_eq!(local.get("k").as_deref(), Some(&b"v"[..]));
+    }
+
+    #[tokio::test]
     async fn a_fill_crossed_by_an_invalidation_of_its_key_is_discarded() {
         let local = local();
         let fence = local.fence("k").unwrap();
         // The write's invalidation arrives while the read's reply (the
         // value from before the write) is on its way.
         local.tier.forget("k");
-        local.fill(fence, "k", b"old");
+        local.fill(fence, "k", b"old", None);
         assert!(local.get("k").is_none(), "the stale reply must not land");
         assert_eq!(local.counts().fills_discarded, 1);
         let fence = local.fence("k").unwrap();
-        local.fill(fence, "k", b"new");
+        local.fill(fence, "k", b"new", None);
         assert_eq!(local.get("k").as_deref(), Some(&b"new"[..]));
     }
 
@@ -209,13 +265,13 @@ mod tests {
     async fn nothing_fills_while_deaf_and_going_deaf_empties_l1() {
         let local = local();
         let fence = local.fence("k").unwrap();
-        local.fill(fence, "k", b"v");
+        local.fill(fence, "k", b"v", None);
         assert!(local.get("k").is_some());
         let in_flight = local.fence("j").unwrap();
         local.tier.deaf();
         assert!(local.get("k").is_none(), "a lost stream empties L1");
         assert!(local.fence("k").is_none(), "and hands out no fence");
-        local.fill(in_flight, "j", b"v");
+        local.fill(in_flight, "j", b"v", None);
         assert!(local.get("j").is_none());
         assert_eq!(local.counts().resyncs, 1);
     }
