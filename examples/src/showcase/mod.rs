@@ -8,7 +8,7 @@
 //! | all SQL, per-statement stats, slow log | perfect21-pg-stats ([`db`]) |
 //! | reads spread over two Postgres endpoints, calls over upstream replicas | perfect21-balancer ([`db`], [`upstream`]) |
 //! | shared profile cache: cache-aside, TTL, single-flight | perfect21-redis-cache ([`profiles`]) |
-//! | in-process L1 by bytes, query-result cache, GET-response cache | perfect21-lru ([`profiles`], [`query_cache`], [`middleware`]) |
+//! | in-process L1 by bytes, query-result cache, GET-response cache | perfect21-lru ([`profiles`], [`query_cache`], [`response_cache`]) |
 //! | concurrent profile misses → one `WHERE id = ANY($1)` | perfect21-batch ([`profiles`]) |
 //! | serialisation and work buffers | perfect21-object-pool ([`profiles`], [`report`]) |
 //! | CPU-bound report off the runtime | perfect21-thread-pool ([`report`]) |
@@ -23,6 +23,7 @@ pub mod middleware;
 pub mod profiles;
 pub mod query_cache;
 pub mod report;
+pub mod response_cache;
 pub mod schema;
 pub mod state;
 pub mod upstream;
@@ -44,7 +45,7 @@ pub fn router(app: SharedApp) -> Router {
     if let Some(cache) = &app.response_cache {
         tasks = tasks.route_layer(axum::middleware::from_fn_with_state(
             cache.clone(),
-            middleware::response_cache,
+            response_cache::response_cache,
         ));
     }
     Router::new()

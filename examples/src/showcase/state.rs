@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 
 use super::config::Config;
 use super::db::{Db, SharedDb};
-use super::middleware::{self, Observe, ResponseCache};
+use super::middleware::{self, Observe};
 use super::profiles::{self, Profiles};
 use super::query_cache::QueryCache;
+use super::response_cache::ResponseCache;
 use super::upstream::Upstreams;
 
 /// The routes, for the per-route instruments.
