@@ -202,18 +202,22 @@ impl<C: Codec> RedisCache<C> {
                 tracing::warn!(target: "perfect21.redis_cache", ?family, "redis command timed out");
                 Err(CacheError::Timeout(self.inner.command_timeout))
             }
-            Ok(Err(e)) => {
-                counters.add(Count::Errors, 1);
-                let message = self.inner.redactor.scrub(&e.to_string());
-                tracing::warn!(target: "perfect21.redis_cache", ?family, error = %message, "redis command failed");
-                Err(CacheError::Redis(message))
-            }
+            Ok(Err(e)) => Err(self.failed(family, &e.to_string())),
             Err(_) => {
                 counters.add(Count::Timeouts, 1);
                 tracing::warn!(target: "perfect21.redis_cache", ?family, "redis command timed out");
                 Err(CacheError::Timeout(self.inner.command_timeout))
             }
         }
+    }
+
+    /// A command that failed, or answered what it cannot answer: counted
+    /// in `errors`, logged, and returned as [`CacheError::Redis`].
+    pub(crate) fn failed(&self, family: CommandFamily, message: &str) -> CacheError {
+        self.inner.counters.add(Count::Errors, 1);
+        let message = self.inner.redactor.scrub(message);
+        tracing::warn!(target: "perfect21.redis_cache", ?family, error = %message, "redis command failed");
+        CacheError::Redis(message)
     }
 
     /// Fail-open: a Redis error or timeout becomes `fallback`.

@@ -38,6 +38,9 @@ impl<C: Codec> RedisCache<C> {
         match found {
             Found::Value(value, times) => {
                 if let Some(bytes) = &raw {
+                    let now = std::time::Instant::now();
+                    let lifetime =
+                        lifetime.until_fresh_end(times.fresh_until, crate::refresh::now_ms(), now);
                     self.l1_fill(fence, full_key, bytes, lifetime);
                 }
                 Some((value, times))

@@ -17,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use redis::{Cmd, FromRedisValue, ParsingError, RedisWrite, ToRedisArgs, Value};
+use redis::{Cmd, RedisWrite, ToRedisArgs, Value};
 
 use crate::backend::NsKey;
 use crate::cache::RedisCache;
@@ -72,6 +72,28 @@ impl Lifetime {
         }
     }
 
+    /// The earlier of this and `fresh_until` (Unix ms, as a value's header
+    /// holds it) read at `now_ms` / `now`: a value past its fresh-until
+    /// time must reach `get_or_set` from Redis, where stale-while-revalidate
+    /// and early refresh see it, not from L1.
+    pub(crate) fn until_fresh_end(
+        self,
+        fresh_until: Option<u64>,
+        now_ms: u64,
+        now: Instant,
+    ) -> Self {
+        let Some(until) = fresh_until else {
+            return self;
+        };
+        let end = now + Duration::from_millis(until.saturating_sub(now_ms));
+        match self {
+            Self::Gone => Self::Gone,
+            Self::Until(at) if at <= end => self,
+            _ if until <= now_ms => Self::Gone,
+            _ => Self::Until(end),
+        }
+    }
+
     #[cfg_attr(not(feature = "local"), allow(dead_code))]
     /// What is left of it at `now`: `None` for no expiry, zero when gone.
     pub(crate) fn remaining(self, now: Instant) -> Option<Duration> {
@@ -79,41 +101,6 @@ impl Lifetime {
             Self::Forever => None,
             Self::Until(at) => Some(at.saturating_duration_since(now)),
             Self::Gone => Some(Duration::ZERO),
-        }
-    }
-}
-
-/// The replies of a read pipeline with a `PTTL` per key after the reads:
-/// `[MGET reply, ttl…]` or `[GETRANGE reply…, ttl…]`.
-struct WithTtls {
-    values: Vec<Option<Vec<u8>>>,
-    ttls: Vec<i64>,
-}
-
-impl FromRedisValue for WithTtls {
-    fn from_redis_value(v: Value) -> Result<Self, ParsingError> {
-        let Value::Array(mut items) = v else {
-            return Err(String::from(
-                "a read pipeline answered with something other than an array",
-            )
-            .into());
-        };
-        if let Some(Value::Array(_)) = items.first() {
-            let ttls = items.split_off(1);
-            let mget = items.pop().unwrap_or(Value::Nil);
-            Ok(Self {
-                values: FromRedisValue::from_redis_value(mget)?,
-                ttls: i64::from_redis_values(ttls)?,
-            })
-        } else {
-            let ttls = items.split_off(items.len() / 2);
-            Ok(Self {
-                values: <Vec<u8>>::from_redis_values(items)?
-                    .into_iter()
-                    .map(non_empty)
-                    .collect(),
-                ttls: i64::from_redis_values(ttls)?,
-            })
         }
     }
 }
@@ -142,7 +129,9 @@ impl<C: Codec> RedisCache<C> {
     }
 
     /// Fetches several stored values with one round trip, in the order of
-    /// `keys`: one `MGET`, or a pipeline of bounded `GETRANGE`s.
+    /// `keys`: one `MGET`, or a pipeline of bounded `GETRANGE`s. A key
+    /// holding another type reads as absent either way (`MGET` answers nil
+    /// for it; the pipeline's `WRONGTYPE` for that key alone is taken so).
     pub(crate) async fn fetch_many<A: KeyArg>(&self, keys: &[A]) -> Result<Vec<Option<Vec<u8>>>> {
         let Some(last) = self.read_bound() else {
             let mut cmd = Cmd::new();
@@ -154,49 +143,153 @@ impl<C: Codec> RedisCache<C> {
             return self.run(CommandFamily::Read, &cmd).await;
         };
         let mut pipe = redis::pipe();
+        pipe.ignore_errors();
         for key in keys {
             pipe.cmd("GETRANGE").arg(key).arg(0).arg(last);
         }
-        let replies: Vec<Vec<u8>> = self.run_pipeline(CommandFamily::Read, &pipe).await?;
-        Ok(replies.into_iter().map(non_empty).collect())
+        let replies: Vec<Value> = self.run_pipeline(CommandFamily::Read, &pipe).await?;
+        self.values_of(replies, keys.len(), Shape::Ranges)
     }
 
     /// [`fetch_many`](Self::fetch_many) for reads that may fill L1: each
-    /// value with how long Redis keeps it, in the same round trip.
+    /// value with how long Redis keeps it, from a `PTTL` per key in the same
+    /// round trip. One key is read as [`fetch_one`](Self::fetch_one) reads
+    /// it (`GET`: a key of another type is an error), several as
+    /// `fetch_many` reads them.
     pub(crate) async fn fetch_many_lived<A: KeyArg>(
         &self,
         keys: &[A],
     ) -> Result<Vec<(Option<Vec<u8>>, Lifetime)>> {
         let mut pipe = redis::pipe();
-        match self.read_bound() {
-            Some(last) => {
+        pipe.ignore_errors();
+        let shape = match (self.read_bound(), keys) {
+            (Some(last), _) => {
                 for key in keys {
                     pipe.cmd("GETRANGE").arg(key).arg(0).arg(last);
                 }
+                if keys.len() == 1 {
+                    Shape::OneRange
+                } else {
+                    Shape::Ranges
+                }
             }
-            None => {
+            (None, [one]) => {
+                pipe.cmd("GET").arg(one);
+                Shape::One
+            }
+            (None, _) => {
                 pipe.cmd("MGET").arg(keys);
+                Shape::Mget
             }
-        }
+        };
         for key in keys {
             pipe.cmd("PTTL").arg(key);
         }
         let sent = Instant::now();
-        let replies: WithTtls = self.run_pipeline(CommandFamily::Read, &pipe).await?;
-        if replies.values.len() != keys.len() || replies.ttls.len() != keys.len() {
-            return Err(crate::error::CacheError::Redis(format!(
-                "a read of {} keys was answered with {} values and {} TTLs",
-                keys.len(),
-                replies.values.len(),
-                replies.ttls.len()
-            )));
+        let mut replies: Vec<Value> = self.run_pipeline(CommandFamily::Read, &pipe).await?;
+        let reads = if shape == Shape::Mget { 1 } else { keys.len() };
+        if replies.len() != reads + keys.len() {
+            return Err(self.failed(
+                CommandFamily::Read,
+                &format!(
+                    "a read pipeline of {} commands was answered with {} replies",
+                    reads + keys.len(),
+                    replies.len()
+                ),
+            ));
         }
-        Ok(replies
-            .values
+        let ttls = replies.split_off(reads);
+        let values = self.values_of(replies, keys.len(), shape)?;
+        let mut lifetimes = Vec::with_capacity(ttls.len());
+        for ttl in ttls {
+            match ttl {
+                Value::Int(ms) => lifetimes.push(Lifetime::from_pttl(ms, sent)),
+                other => {
+                    return Err(self.failed(
+                        CommandFamily::Read,
+                        &format!("PTTL answered {}", kind(&other)),
+                    ));
+                }
+            }
+        }
+        Ok(values.into_iter().zip(lifetimes).collect())
+    }
+
+    /// The values of `keys` keys in a read pipeline's `replies` (without
+    /// ignored-error wrapping: each slot is a reply or a server error).
+    fn values_of(
+        &self,
+        replies: Vec<Value>,
+        keys: usize,
+        shape: Shape,
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        let slots = match (shape, replies.as_slice()) {
+            (Shape::Mget, [Value::Array(_)]) => match replies.into_iter().next() {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            (Shape::Mget, _) => {
+                return Err(self.failed(
+                    CommandFamily::Read,
+                    "MGET answered something other than an array",
+                ));
+            }
+            _ => replies,
+        };
+        if slots.len() != keys {
+            return Err(self.failed(
+                CommandFamily::Read,
+                &format!(
+                    "a read of {keys} keys was answered with {} values",
+                    slots.len()
+                ),
+            ));
+        }
+        slots
             .into_iter()
-            .zip(replies.ttls)
-            .map(|(value, ms)| (value, Lifetime::from_pttl(ms, sent)))
-            .collect())
+            .map(|slot| read_slot(slot, shape).map_err(|m| self.failed(CommandFamily::Read, &m)))
+            .collect()
+    }
+}
+
+/// Which commands read the values of a pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// One `GET`.
+    One,
+    /// One `GETRANGE`.
+    OneRange,
+    /// One `MGET`.
+    Mget,
+    /// A `GETRANGE` per key.
+    Ranges,
+}
+
+/// One key's value from its slot of a read reply.
+fn read_slot(slot: Value, shape: Shape) -> std::result::Result<Option<Vec<u8>>, String> {
+    let ranged = matches!(shape, Shape::OneRange | Shape::Ranges);
+    match slot {
+        Value::Nil => Ok(None),
+        Value::BulkString(bytes) if ranged => Ok(non_empty(bytes)),
+        Value::BulkString(bytes) => Ok(Some(bytes)),
+        // As `MGET` answers nil for it, a batch reads a key of another
+        // type as absent; a single read reports it, as `GET` does.
+        Value::ServerError(e) if shape == Shape::Ranges && e.code() == "WRONGTYPE" => Ok(None),
+        Value::ServerError(e) => Err(e.to_string()),
+        other => Err(format!("a read answered {}", kind(&other))),
+    }
+}
+
+/// The kind of a reply, for an error message (never its contents: they
+/// may be large, or personal).
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Nil => "nil",
+        Value::Int(_) => "an integer",
+        Value::BulkString(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::ServerError(_) => "an error",
+        _ => "an unexpected type",
     }
 }
 
@@ -231,29 +324,42 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_fresh_until_time_shortens_a_lifetime_never_lengthens_it() {
+        let now = Instant::now();
+        let now_ms = 1_000_000;
+        let in_a_minute = Lifetime::Until(now + Duration::from_secs(60));
+        let fresh_1s = Some(now_ms + 1000);
+        assert_eq!(
+            in_a_minute.until_fresh_end(fresh_1s, now_ms, now),
+            Lifetime::Until(now + Duration::from_secs(1))
+        );
+        assert_eq!(
+            Lifetime::Forever.until_fresh_end(fresh_1s, now_ms, now),
+            Lifetime::Until(now + Duration::from_secs(1))
+        );
+        let in_100ms = Lifetime::Until(now + Duration::from_millis(100));
+        assert_eq!(in_100ms.until_fresh_end(fresh_1s, now_ms, now), in_100ms);
+        assert_eq!(
+            in_a_minute.until_fresh_end(Some(now_ms - 1), now_ms, now),
+            Lifetime::Gone
+        );
+        assert_eq!(in_a_minute.until_fresh_end(None, now_ms, now), in_a_minute);
+    }
+
     fn bulk(bytes: &[u8]) -> Value {
         Value::BulkString(bytes.to_vec())
     }
 
     #[test]
-    fn read_pipelines_with_ttls_parse_in_either_form() {
-        let mget = Value::Array(vec![
-            Value::Array(vec![bulk(b"a"), Value::Nil]),
-            Value::Int(5),
-            Value::Int(-2),
-        ]);
-        let parsed = WithTtls::from_redis_value(mget).unwrap();
-        assert_eq!(parsed.values, vec![Some(b"a".to_vec()), None]);
-        assert_eq!(parsed.ttls, vec![5, -2]);
-        let ranges = Value::Array(vec![bulk(b"a"), bulk(b""), Value::Int(-1), Value::Int(-2)]);
-        let parsed = WithTtls::from_redis_value(ranges).unwrap();
-        assert_eq!(parsed.values, vec![Some(b"a".to_vec()), None]);
-        assert_eq!(parsed.ttls, vec![-1, -2]);
-        // Hostile shapes are errors, not panics.
-        assert!(WithTtls::from_redis_value(Value::Int(1)).is_err());
-        assert!(
-            WithTtls::from_redis_value(Value::Array(vec![Value::Array(vec![]), bulk(b"x")]))
-                .is_err()
-        );
+    fn read_slots_are_values_misses_or_errors_by_shape() {
+        assert_eq!(read_slot(bulk(b"a"), Shape::Mget), Ok(Some(b"a".to_vec())));
+        assert_eq!(read_slot(Value::Nil, Shape::One), Ok(None));
+        // GET of an empty value is a value (that will not decode); a
+        // GETRANGE's empty answer is a missing key.
+        assert_eq!(read_slot(bulk(b""), Shape::One), Ok(Some(Vec::new())));
+        assert_eq!(read_slot(bulk(b""), Shape::Ranges), Ok(None));
+        assert!(read_slot(Value::Int(3), Shape::Mget).is_err());
+        assert!(read_slot(Value::Array(vec![bulk(b"a")]), Shape::Ranges).is_err());
     }
 }

@@ -45,7 +45,8 @@ impl<C: Codec> RedisCache<C> {
         })
     }
 
-    /// Reads many keys in one round trip (`MGET`); the result is in the order of
+    /// Reads many keys in one round trip (`MGET`, or a pipeline — see
+    /// [`bounded_reads`](crate::RedisCacheBuilder::bounded_reads)); the result is in the order of
     /// `keys`, `None` where [`get`](Self::get) would give `None`.
     pub async fn get_many<T: DeserializeOwned, K: AsRef<str>>(
         &self,

@@ -11,7 +11,9 @@ use parking_lot::Mutex;
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub enum CommandFamily {
-    /// `GET`, `MGET`.
+    /// Value reads: `GET`, `MGET`, or with `bounded_reads` `GETRANGE`
+    /// (pipelines of them), with the `PTTL`s that a read filling the local
+    /// tier pipelines beside them.
     Read,
     /// `SET` in all its forms, pipelines of `SET`.
     Write,
@@ -19,7 +21,7 @@ pub enum CommandFamily {
     Delete,
     /// One `SCAN` step.
     Scan,
-    /// `EXISTS`, `PEXPIRE`, `PTTL`, `PING`, `INFO`.
+    /// `EXISTS`, `PEXPIRE`, `PTTL` (of [`ttl`](crate::RedisCache::ttl)), `PING`, `INFO`.
     Other,
 }
 
@@ -53,7 +55,7 @@ pub struct LatencySummary {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CacheStats {
-    /// Keys found by `GET`/`MGET` that decoded.
+    /// Keys found in Redis whose value decoded.
     pub hits: u64,
     /// Reads answered by the local tier (feature `local`), not counted in
     /// `hits`, which are Redis hits only.
@@ -70,7 +72,7 @@ pub struct CacheStats {
     /// Times the tracking connection was lost (or stopped answering) and
     /// L1 was emptied until it was back. Feature `local`.
     pub local_resyncs: u64,
-    /// Keys `GET`/`MGET` did not find.
+    /// Keys Redis did not have (or, read in a batch, held another type).
     pub misses: u64,
     /// Redis errors (connection, protocol, server replies) — *not* misses.
     pub errors: u64,

@@ -195,3 +195,46 @@ async fn the_local_tier_reads_bounded_too() {
     assert_eq!(cache.stats().local_hits, 1);
     assert_eq!(cache.stats().decode_errors, 3);
 }
+
+/// The same answers and counts for a key holding another type (a list
+/// someone pushed into the namespace), bounded or not, with or without a
+/// local tier: a batch reads it as absent (as `MGET` does), a single read
+/// reports it (as `GET` does), and no other key of the batch is lost.
+#[tokio::test]
+async fn a_key_of_another_type_is_absent_in_a_batch_and_an_error_alone_on_every_path() {
+    for (bounded, local) in [(false, false), (true, false), (false, true), (true, true)] {
+        let mut builder = support::builder("bounded-wrongtype")
+            .bounded_reads(bounded)
+            .fail_open(false)
+            .command_timeout(support::CORRECTNESS_TIMEOUT);
+        #[cfg(feature = "local")]
+        if local {
+            builder = builder.local_tier(1 << 20, std::time::Duration::from_secs(3600));
+        }
+        #[cfg(not(feature = "local"))]
+        if local {
+            continue;
+        }
+        let cache = builder.build().await.unwrap();
+        let case = format!("bounded {bounded}, local {local}");
+        cache.set("ok", &1u32, None).await.unwrap();
+        let mut raw = support::raw(&perfect21_testkit::env::redis_url()).await;
+        let _: () = redis::cmd("RPUSH")
+            .arg(cache.full_key("list"))
+            .arg("x")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        let many: Vec<Option<u32>> = cache.get_many(&["ok", "list"]).await.unwrap();
+        assert_eq!(many, vec![Some(1), None], "{case}");
+        let s = cache.stats();
+        assert_eq!((s.hits, s.misses, s.errors), (1, 1, 0), "{case}");
+        let alone = cache.get::<u32>("list").await;
+        assert!(
+            matches!(alone, Err(perfect21_redis_cache::CacheError::Redis(ref m)) if m.contains("WRONGTYPE")),
+            "{case}: {alone:?}"
+        );
+        assert_eq!(cache.stats().errors, 1, "{case}");
+        cache.clear_namespace().await.unwrap();
+    }
+}

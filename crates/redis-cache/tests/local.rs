@@ -197,3 +197,45 @@ async fn l1_never_outlives_the_redis_ttl_when_redis_has_not_reclaimed_the_key() 
         "each read that ended it was a Redis miss"
     );
 }
+
+/// A value past its fresh-until time must reach `get_or_set` from Redis —
+/// where stale-while-revalidate serves it once and refreshes it — not from
+/// L1 until the Redis TTL (which includes the grace) runs out.
+#[tokio::test]
+async fn stale_while_revalidate_still_refreshes_what_l1_holds() {
+    let cache = RedisCache::builder()
+        .url(perfect21_testkit::env::redis_url())
+        .namespace(support::unique_namespace("l1-swr"))
+        .local_tier(1 << 20, Duration::from_secs(3600))
+        .stale_while_revalidate(Duration::from_secs(30))
+        .fail_open(false)
+        .command_timeout(support::CORRECTNESS_TIMEOUT)
+        .build()
+        .await
+        .unwrap();
+    let loads = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let load = || {
+        let loads = loads.clone();
+        move || async move {
+            Ok::<_, std::io::Error>(loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
+        }
+    };
+    let ttl = Some(Duration::from_millis(200));
+    assert_eq!(cache.get_or_set("k", ttl, load()).await.unwrap(), 1);
+    // Read from Redis (fills L1), then from L1.
+    assert_eq!(cache.get_or_set("k", ttl, load()).await.unwrap(), 1);
+    assert_eq!(cache.get_or_set("k", ttl, load()).await.unwrap(), 1);
+    assert!(cache.stats().local_hits >= 1);
+    // Past fresh-until the value is served stale once and refreshed in the
+    // background (bounded: 10 s; the Redis TTL is 30.2 s).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while cache.stats().stale_served == 0 || loads.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "L1 kept serving the value past its fresh-until time: {:?}",
+            cache.stats()
+        );
+        let _ = cache.get_or_set("k", ttl, load()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -129,7 +129,7 @@ impl RedisServer {
             .args(["--protected-mode", "no"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
-            // Tests may switch server behaviour off (`DEBUG
+            // Tests may switch server behaviour off (Redis ≥ 7.0; `DEBUG
             // SET-ACTIVE-EXPIRE 0`: keys expire only when touched), from
             // loopback only.
             .args(["--enable-debug-command", "local"])

@@ -270,9 +270,11 @@ impl<C: Codec> RedisCacheBuilder<C> {
 
     /// `true`: every read asks Redis for at most `max_value_size + 1`
     /// bytes of each value (`GETRANGE key 0 max_value_size` in place of
-    /// `GET`, a pipeline of them in place of `MGET`), so a reader's memory
-    /// stays bounded by `max_value_size` whatever anyone stored; an oversize
-    /// value reads as a decode error, an empty one as a miss.
+    /// `GET`, a pipeline of them in place of `MGET`), so what a read of one
+    /// value receives stays bounded by `max_value_size` whatever anyone
+    /// stored (a `get_many` of `n` keys: `n` times that); an oversize value
+    /// reads as a decode error, an empty one as a miss, and in a batch a
+    /// key holding another type as a miss, as with `MGET`.
     ///
     /// `false` (default): `GET` and `MGET`, which deliver a stored value
     /// whole before it is refused: decoding is still bounded by
@@ -323,7 +325,8 @@ impl<C: Codec> RedisCacheBuilder<C> {
 
     /// Adds the local tier (feature `local`): an in-process L1 of at most
     /// `max_bytes` of keys and encoded values (at least 1), each kept for at
-    /// most `ttl` (1 ms – 1 h) and never past its TTL in Redis, in front of Redis, coherent with every
+    /// most `ttl` (1 ms – 1 h) and never past its TTL (or fresh-until time)
+    /// in Redis, in front of Redis, coherent with every
     /// writer of the namespace through Redis's client-side-caching
     /// invalidations (`CLIENT TRACKING … BCAST`, Redis ≥ 6). Needs
     /// [`url`](Self::url): it opens one RESP3 connection of its own, and
