@@ -1,4 +1,4 @@
-//! `cargo xtask demo [--duration S] [--connections N] [--compare]`: the main job.
+//! `cargo xtask demo [--duration S] [--connections N] [--users N] [--seed N] [--compare]`: the main job.
 //!
 //! Starts Redis and Postgres through the testkit, builds the examples in
 //! release, starts two upstream replicas and the showcase (each in its own
@@ -14,7 +14,10 @@
 //!    loop, with upstream replica `b` answering 20 ms late (the balancer
 //!    should steer the report's calls to `a`).
 //!
-//! It samples the showcase's CPU time and peak RSS from `/proc`, reads its
+//! Each phase draws its own request stream from the run's seed (`--seed`,
+//! printed in the report; the two modes of `--compare` draw the same
+//! ones). loadgen reads the showcase's CPU time from `/proc` at the edges
+//! of its measured window; the demo reads its peak RSS and its
 //! `/stats` before and after the mix (hit rates are over the mix only), and
 //! prints the report; `target/demo/report.json` and
 //! `target/demo/latency.svg` hold the same. `--compare` runs everything
@@ -59,6 +62,30 @@ struct Options {
     connections: u32,
     compare: bool,
     users: u64,
+    /// The run's seed; each phase draws its own stream from it.
+    seed: u64,
+}
+
+/// The phases that drive load, in order; each draws its own request
+/// stream ([`phase_seed`]), the same one in both modes of `--compare`.
+pub(crate) const PHASES: [&str; 5] = ["warmup", "ceiling", "profile", "rated", "mix"];
+
+/// The seed of `phase` in a run seeded `seed`: distinct for every phase,
+/// so no phase replays another's stream (the warm-up is never the
+/// measured stream).
+pub(crate) fn phase_seed(seed: u64, phase: &str) -> u64 {
+    let index = PHASES
+        .iter()
+        .position(|p| *p == phase)
+        .unwrap_or(PHASES.len()) as u64;
+    seed.wrapping_add((index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// A seed from the clock, for a run not given `--seed`.
+fn fresh_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64 % 1_000_000_000)
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -67,6 +94,7 @@ fn parse(args: &[String]) -> Result<Options> {
         connections: 32,
         compare: false,
         users: 100_000,
+        seed: fresh_seed(),
     };
     let mut iter = args.iter();
     while let Some(flag) = iter.next() {
@@ -83,8 +111,9 @@ fn parse(args: &[String]) -> Result<Options> {
                 options.connections = value.parse().context("--connections takes a number")?
             }
             "--users" => options.users = value.parse().context("--users takes a number")?,
+            "--seed" => options.seed = value.parse().context("--seed takes a number")?,
             other => bail!(
-                "unknown flag `{other}` (demo takes --duration S, --connections N, --users N, --compare)"
+                "unknown flag `{other}` (demo takes --duration S, --connections N, --users N, --seed N, --compare)"
             ),
         }
     }
@@ -114,7 +143,7 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
     let bin = target.join("release");
 
     let started = Instant::now();
-    let services = Services::start()?;
+    let services = Services::start_without_cluster()?;
     let upstreams = ["a", "b"]
         .iter()
         .map(|name| {
@@ -162,6 +191,7 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
         runs,
         connections: options.connections,
         duration: options.duration,
+        seed: options.seed,
         build_seconds,
         wall_seconds,
         machine: crate::machine::describe(),
@@ -236,7 +266,8 @@ fn run_mode(
     let users = options.users.to_string();
     let connections = options.connections.to_string();
     let short = format!("{:.1}", (options.duration / 4.0).max(3.0));
-    let base = |duration: &str, mix: &str| -> Vec<String> {
+    let base = |phase: &str, duration: &str, mix: &str| -> Vec<String> {
+        let seed = phase_seed(options.seed, phase).to_string();
         [
             "--duration",
             duration,
@@ -246,21 +277,32 @@ fn run_mode(
             mix,
             "--users",
             &users,
+            "--seed",
+            &seed,
             "--quiet",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect()
     };
+    // The showcase's CPU is read by loadgen at the edges of its measured
+    // window, not around loadgen's start and exit.
+    let cpu_pid = ["--cpu-pid".to_string(), showcase.pid().to_string()];
     let mix = "user=80,tasks=15,report=5";
-    loadgen(bin, out, &format!("warmup-{mode}"), &url, &base("3", mix))?;
+    loadgen(
+        bin,
+        out,
+        &format!("warmup-{mode}"),
+        &url,
+        &base("warmup", "3", mix),
+    )?;
     if ceiling.is_none() {
         *ceiling = Some(loadgen(
             bin,
             out,
             "ceiling",
             &url,
-            &base(&short, "health=1"),
+            &base("ceiling", &short, "health=1"),
         )?);
     }
     let profile = loadgen(
@@ -268,15 +310,15 @@ fn run_mode(
         out,
         &format!("profile-{mode}"),
         &url,
-        &base(&short, "user=1"),
+        &base("profile", &short, "user=1"),
     )?;
 
     let rated_seconds = (options.duration / 5.0).max(3.0);
-    let mut rated_args = base(&format!("{rated_seconds:.1}"), mix);
+    let mut rated_args = base("rated", &format!("{rated_seconds:.1}"), mix);
     rated_args.extend(["--rate".to_string(), "1000".to_string()]);
-    let (rated, cpu_rated_percent) = with_cpu(showcase.pid(), || {
-        loadgen(bin, out, &format!("rated-{mode}"), &url, &rated_args)
-    })?;
+    rated_args.extend(cpu_pid.iter().cloned());
+    let rated = loadgen(bin, out, &format!("rated-{mode}"), &url, &rated_args)?;
+    let cpu_rated_percent = target_cpu_percent(&rated)?;
 
     // One replica goes slow for the mix: the balancer should steer the
     // report's upstream calls away from it.
@@ -287,15 +329,10 @@ fn run_mode(
         http::request(slow, "POST", &format!("/admin/delay?ms={SLOW_UPSTREAM_MS}"))?;
     }
     let before = http::get_json(&showcase.addr, "/stats")?;
-    let (mix_summary, cpu_mix_percent) = with_cpu(showcase.pid(), || {
-        loadgen(
-            bin,
-            out,
-            &format!("mix-{mode}"),
-            &url,
-            &base(&format!("{:.1}", options.duration), mix),
-        )
-    })?;
+    let mut mix_args = base("mix", &format!("{:.1}", options.duration), mix);
+    mix_args.extend(cpu_pid.iter().cloned());
+    let mix_summary = loadgen(bin, out, &format!("mix-{mode}"), &url, &mix_args)?;
+    let cpu_mix_percent = target_cpu_percent(&mix_summary)?;
     let after = http::get_json(&showcase.addr, "/stats")?;
     if let Some(slow) = &slow {
         http::request(slow, "POST", "/admin/delay?ms=0")?;
@@ -322,14 +359,12 @@ fn run_mode(
     })
 }
 
-/// Runs `f` and returns its value with the average CPU % (100 = one core)
-/// `pid` used meanwhile.
-fn with_cpu<T>(pid: u32, f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
-    let (cpu0, _) = child::proc_sample(pid).context("reading /proc of the showcase")?;
-    let t0 = Instant::now();
-    let value = f()?;
-    let (cpu1, _) = child::proc_sample(pid).context("reading /proc of the showcase")?;
-    Ok((value, (cpu1 - cpu0) / t0.elapsed().as_secs_f64() * 100.0))
+/// The showcase's CPU during a loadgen window, % of one core.
+fn target_cpu_percent(summary: &Value) -> Result<f64> {
+    summary
+        .pointer("/target_cpu/percent_of_core")
+        .and_then(Value::as_f64)
+        .context("loadgen reported no CPU for --cpu-pid")
 }
 
 fn wait_ready(addr: &str) -> Result<()> {

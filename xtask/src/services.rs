@@ -29,6 +29,17 @@ impl Services {
     /// when one is not reachable), then starts the missing servers in
     /// parallel.
     pub(crate) fn start() -> Result<Self> {
+        Self::start_with(true)
+    }
+
+    /// [`start`](Self::start) without the Redis Cluster, for runs that do
+    /// not use it (a cluster nobody talks to would still take memory and
+    /// CPU from what is measured).
+    pub(crate) fn start_without_cluster() -> Result<Self> {
+        Self::start_with(false)
+    }
+
+    fn start_with(cluster_wanted: bool) -> Result<Self> {
         let given = |name| {
             std::env::var(name)
                 .ok()
@@ -42,6 +53,7 @@ impl Services {
         if let Some(url) = &redis_given {
             check_redis(REDIS_URL, url)?;
         }
+        let cluster_given = cluster_given.filter(|_| cluster_wanted);
         if let Some(urls) = &cluster_given {
             for url in urls.split(',').filter(|u| !u.trim().is_empty()) {
                 check_redis(REDIS_CLUSTER_URLS, url.trim())?;
@@ -55,8 +67,7 @@ impl Services {
         let (redis, cluster, postgres) = std::thread::scope(|s| {
             let redis = s.spawn(|| redis_given.is_none().then(RedisServer::start).transpose());
             let cluster = s.spawn(|| {
-                cluster_given
-                    .is_none()
+                (cluster_wanted && cluster_given.is_none())
                     .then(RedisCluster::start)
                     .transpose()
             });

@@ -6,6 +6,7 @@
 //! loadgen --url http://127.0.0.1:8080 [--duration 30] [--requests N]
 //!         [--connections 64] [--rate R] [--mix user=80,tasks=15,report=5]
 //!         [--users 100000] [--zipf 0.99] [--seed 1] [--json out.json] [--quiet]
+//!         [--cpu-pid PID]   (the CPU PID used during the measured window)
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -28,6 +29,7 @@ fn parse(args: &[String]) -> Result<(Config, Option<String>)> {
         zipf: 0.99,
         seed: 1,
         progress: true,
+        cpu_pid: None,
     };
     let mut json = None;
     for flag in flags(args, &["--quiet"]) {
@@ -48,6 +50,7 @@ fn parse(args: &[String]) -> Result<(Config, Option<String>)> {
             "--users" => config.users = value.number()?,
             "--zipf" => config.zipf = value.number()?,
             "--seed" => config.seed = value.number()?,
+            "--cpu-pid" => config.cpu_pid = Some(value.number()?),
             "--json" => json = Some(value.text()),
             other => bail!("unknown flag {other}"),
         }

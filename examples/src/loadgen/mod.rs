@@ -13,6 +13,7 @@
 //! matters, as it does in production. Latencies go into HdrHistograms (µs,
 //! 3 significant figures), one per endpoint, merged at the end.
 
+pub mod cpu;
 mod http;
 mod summary;
 
@@ -147,6 +148,8 @@ pub struct Config {
     pub seed: u64,
     /// Show a progress bar.
     pub progress: bool,
+    /// Report the CPU this process used during the measured window.
+    pub cpu_pid: Option<u32>,
 }
 
 /// Shared between the workers.
@@ -189,6 +192,14 @@ pub async fn run(config: Config) -> Result<Summary> {
         );
     }
     let target = http::Target::parse(&config.url)?;
+    let cpu_pid = config.cpu_pid;
+    let cpu_at_start = match cpu_pid {
+        Some(pid) => Some(
+            cpu::cpu_seconds(pid)
+                .with_context(|| format!("reading the CPU time of --cpu-pid {pid}"))?,
+        ),
+        None => None,
+    };
     let start = Instant::now();
     let shared = Arc::new(Shared {
         deadline: start + config.duration,
@@ -220,16 +231,31 @@ pub async fn run(config: Config) -> Result<Summary> {
         }
     }
     let elapsed = shared.start.elapsed();
+    let target_cpu = match (cpu_pid, cpu_at_start) {
+        (Some(pid), Some(at_start)) => {
+            let at_end = cpu::cpu_seconds(pid)
+                .with_context(|| format!("the --cpu-pid {pid} process ended during the run"))?;
+            let seconds = at_end - at_start;
+            Some(cpu::TargetCpu {
+                pid,
+                seconds,
+                percent_of_core: seconds / elapsed.as_secs_f64().max(1e-9) * 100.0,
+            })
+        }
+        _ => None,
+    };
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    Ok(Summary::new(
+    let mut summary = Summary::new(
         &shared.config,
         elapsed,
         &total.histograms,
         &total.errors,
         total.statuses,
-    ))
+    );
+    summary.target_cpu = target_cpu;
+    Ok(summary)
 }
 
 async fn work(worker: u64, shared: Arc<Shared>, target: http::Target) -> Result<Tally> {

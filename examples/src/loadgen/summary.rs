@@ -81,6 +81,10 @@ pub struct Summary {
     pub endpoints: BTreeMap<&'static str, LatencySummary>,
     /// Responses by HTTP status.
     pub statuses: BTreeMap<u16, u64>,
+    /// The seed of the request stream.
+    pub seed: u64,
+    /// CPU of the `--cpu-pid` process during the measured window.
+    pub target_cpu: Option<super::cpu::TargetCpu>,
 }
 
 impl Summary {
@@ -117,6 +121,8 @@ impl Summary {
             total: LatencySummary::new(&all, errors.iter().sum(), elapsed),
             endpoints,
             statuses,
+            seed: config.seed,
+            target_cpu: None,
         }
     }
 }
@@ -125,15 +131,23 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} loop, {} connections{}, {:.1} s against {}",
+            "{} loop, {} connections{}, {:.1} s against {}, seed {}",
             self.mode,
             self.connections,
             self.rate
                 .map(|r| format!(", {r:.0} req/s scheduled"))
                 .unwrap_or_default(),
             self.seconds,
-            self.url
+            self.url,
+            self.seed
         )?;
+        if let Some(cpu) = &self.target_cpu {
+            writeln!(
+                f,
+                "pid {} used {:.2} CPU s in the window: {:.1} % of one core",
+                cpu.pid, cpu.seconds, cpu.percent_of_core
+            )?;
+        }
         writeln!(
             f,
             "{:<10} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",

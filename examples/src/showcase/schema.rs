@@ -92,7 +92,11 @@ pub async fn prepare(pool: &StatsPool, users: u64) -> Result<bool> {
     let users = i64::try_from(users).context("--users")?;
     let seeded = have != users;
     if seeded {
-        tx.batch_execute("TRUNCATE tasks, users").await?;
+        // A one-off bulk load, not a request: the pool's 5 s statement
+        // timeout (which bounds serving) would cancel it on a slow disk or a
+        // busy machine (seen: 300 000 tasks took 5 s).
+        tx.batch_execute("SET LOCAL statement_timeout = '10min'; TRUNCATE tasks, users")
+            .await?;
         tx.execute(
             "INSERT INTO users (id, name, email, active)
              SELECT g, 'user ' || g, 'user' || g || '@example.com', g % 10 <> 0

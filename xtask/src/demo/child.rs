@@ -116,18 +116,6 @@ impl Drop for Running {
     }
 }
 
-/// CPU time (user + system, seconds) and RSS (bytes) of `pid`, from `/proc`.
-pub(crate) fn proc_sample(pid: u32) -> Option<(f64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kb = status_kb(&status, "VmRSS:")?;
-    Some((ticks / clock_ticks(), rss_kb * 1024))
-}
-
 /// The peak RSS (`VmHWM`) of `pid` in bytes.
 pub(crate) fn peak_rss(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -144,7 +132,83 @@ fn status_kb(status: &str, key: &str) -> Option<u64> {
         .ok()
 }
 
-fn clock_ticks() -> f64 {
-    // USER_HZ: 100 on every Linux architecture the project runs on.
-    100.0
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_fields_are_read_in_kib() {
+        let status = "Name:\tshowcase\nVmHWM:\t  51234 kB\nVmRSS:\t   4096 kB\n";
+        assert_eq!(status_kb(status, "VmHWM:"), Some(51234));
+        assert_eq!(status_kb(status, "VmRSS:"), Some(4096));
+        assert_eq!(status_kb(status, "VmSwap:"), None);
+        assert_eq!(status_kb("VmHWM: lots kB", "VmHWM:"), None);
+    }
+
+    #[test]
+    fn a_child_s_address_is_read_and_its_whole_group_dies_with_the_handle() {
+        let dir = std::env::temp_dir().join(format!("xtask-child-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut command = Command::new("sh");
+        // Prints an address as the showcase does, then leaves a grandchild
+        // in its group that would outlive a kill of the child alone.
+        command.args(["-c", "echo 'listening 127.0.0.1:4242'; sleep 600 & wait"]);
+        let running = Running::start(
+            "test child",
+            &mut command,
+            &dir.join("child.log"),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(running.addr, "127.0.0.1:4242");
+        let pid = running.pid();
+        assert!(peak_rss(pid).is_some_and(|bytes| bytes > 0));
+        drop(running);
+        assert!(peak_rss(pid).is_none(), "the child is gone");
+        // The grandchild was signalled with the group; it is gone once the
+        // kernel has delivered that (bounded: 5 s).
+        let group_alive = || {
+            let out = std::process::Command::new("pgrep")
+                .args(["-g", &pid.to_string()])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = group_alive();
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "its process group outlived the handle: {left}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+
+        // A child that says something else, or exits, is an error naming it.
+        let mut chatty = Command::new("sh");
+        chatty.args(["-c", "echo hello; sleep 600"]);
+        let error = Running::start(
+            "chatty",
+            &mut chatty,
+            &dir.join("chatty.log"),
+            Duration::from_secs(10),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("chatty printed `hello`"), "{error}");
+        let mut quitter = Command::new("true");
+        let error = Running::start(
+            "quitter",
+            &mut quitter,
+            &dir.join("quitter.log"),
+            Duration::from_secs(10),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("quitter exited"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

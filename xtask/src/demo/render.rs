@@ -19,6 +19,8 @@ pub(crate) struct Report {
     pub(crate) build_seconds: f64,
     pub(crate) wall_seconds: f64,
     pub(crate) machine: String,
+    /// The run's seed (each phase's stream is derived from it).
+    pub(crate) seed: u64,
 }
 
 /// The crates, as their sections in `/stats` and `/metrics`.
@@ -212,6 +214,13 @@ impl Report {
         );
         let _ = writeln!(
             o,
+            "seed {} (repeat with --seed {}): each phase ({}) draws its own request stream from it, the same in both modes",
+            self.seed,
+            self.seed,
+            super::PHASES.join(", ")
+        );
+        let _ = writeln!(
+            o,
             "Postgres, Redis, both upstreams, the showcase and loadgen share this machine; the two Postgres read endpoints are the same server.\n"
         );
         let _ = writeln!(
@@ -314,7 +323,7 @@ impl Report {
                 }),
             ),
             (
-                "cache hit rate, L1 + Redis",
+                "profile lookups answered by a cache ¹",
                 "> 85 % (> 95 %)",
                 Box::new(|f: &Figures| {
                     (
@@ -325,12 +334,12 @@ impl Report {
                 }),
             ),
             (
-                "  L1 hit rate (perfect21-lru)",
+                "  by L1 (perfect21-lru) ²",
                 "—",
                 Box::new(|f: &Figures| (pct(f.l1_hit), None)),
             ),
             (
-                "  Redis hit rate (of L1 misses)",
+                "  Redis: hits ÷ keys asked ³",
                 "—",
                 Box::new(|f: &Figures| (pct(f.redis_hit), None)),
             ),
@@ -347,6 +356,13 @@ impl Report {
             }
             let _ = writeln!(o, "{}", line.trim_end());
         }
+        let _ = writeln!(
+            o,
+            "¹ (L1 hits + Redis hits) ÷ L1 lookups, over the mix; a profile request makes one L1 lookup.\n\
+             ² L1 hits ÷ L1 lookups.\n\
+             ³ Redis hits ÷ (Redis hits + misses): per key asked of Redis, once per key per batch (concurrent\n  \
+             misses of one id coalesce into one key; a first touch is one miss, filled by get_many_or_set)."
+        );
         let _ = writeln!(o, "\nper endpoint, mix (req/s, P50, P99 in ms):");
         for endpoint in ["user", "tasks", "report"] {
             let mut line = format!("  {endpoint:<8}");
@@ -391,7 +407,11 @@ impl Report {
         }
 
         // This machine's targets (issue 11).
-        let _ = writeln!(o, "\nTargets for this 2-core machine (caches on):");
+        let cores = cores();
+        let _ = writeln!(
+            o,
+            "\nTargets (set for a 2-core machine; this one has {cores:.0}), caches on:"
+        );
         if let Some(f) = figures.first() {
             let share = f.profile_rps / ceiling_rps.max(1e-9);
             let rows = [
@@ -494,7 +514,7 @@ impl Report {
             .collect();
         json!({
             "machine": self.machine,
-            "connections": self.connections,
+            "connections": self.connections, "seed": self.seed,
             "duration_s": self.duration,
             "build_s": self.build_seconds,
             "wall_s": self.wall_seconds,
@@ -546,5 +566,99 @@ fn short(v: f64) -> String {
         format!("{v:.0}")
     } else {
         format!("{v:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn run(mode: &'static str, profile_rps: f64, l1: (f64, f64), redis: (f64, f64)) -> ModeRun {
+        let summary = |rps: f64, p99: f64| json!({"total": {"rps": rps, "p50_ms": 1.0, "p95_ms": 2.0, "p99_ms": p99, "errors": 0}});
+        ModeRun {
+            mode,
+            profile: summary(profile_rps, 3.0),
+            rated: summary(1000.0, 4.0),
+            mix: summary(5000.0, 20.0),
+            cpu_rated_percent: 50.0,
+            cpu_mix_percent: 150.0,
+            peak_rss: 40_000_000,
+            before: json!({"lru": {"l1": {"hits": 100, "misses": 100}}, "redis_cache": {"hits": 10, "misses": 10}}),
+            after: json!({"lru": {"l1": {"hits": 100.0 + l1.0, "misses": 100.0 + l1.1}},
+                          "redis_cache": {"hits": 10.0 + redis.0, "misses": 10.0 + redis.1}}),
+            metrics_sections: vec![],
+        }
+    }
+
+    #[test]
+    fn rates_divide_what_their_footnotes_say_over_the_mix_only() {
+        // Over the mix: 900 L1 hits of 1000 lookups; of the 100 L1 misses
+        // Redis had 80 keys and lacked 20.
+        let f = Figures::of(&run("cache", 2000.0, (900.0, 100.0), (80.0, 20.0)));
+        assert_eq!(f.l1_hit, Some(0.9));
+        assert_eq!(f.redis_hit, Some(0.8));
+        assert_eq!(f.combined_hit, Some(0.98));
+        assert_eq!(f.peak_rss_mb, 40.0);
+        // Nothing looked up: no rate, not 0 %.
+        let none = Figures::of(&run("no-cache", 400.0, (0.0, 0.0), (0.0, 0.0)));
+        assert_eq!((none.l1_hit, none.combined_hit), (None, None));
+    }
+
+    #[test]
+    fn the_report_gives_its_seed_and_verdicts_from_the_figures() {
+        let report = Report {
+            ceiling: json!({"total": {"rps": 4000.0}}),
+            runs: vec![
+                run("cache", 2000.0, (900.0, 100.0), (80.0, 20.0)),
+                run("no-cache", 400.0, (0.0, 0.0), (0.0, 0.0)),
+            ],
+            connections: 32,
+            duration: 30.0,
+            build_seconds: 1.0,
+            wall_seconds: 2.0,
+            machine: "test machine".into(),
+            seed: 1234,
+        };
+        let text = report.text();
+        assert!(
+            text.contains("seed 1234 (repeat with --seed 1234)"),
+            "{text}"
+        );
+        // 2000 of a 4000 req/s ceiling: 50 % ≥ 25 %.
+        let line = |needle: &str| {
+            text.lines()
+                .find(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("no line with {needle}:\n{text}"))
+                .to_owned()
+        };
+        assert!(line("≥ 25 % of the /health ceiling").contains("50.0 %"));
+        assert!(line("≥ 25 % of the /health ceiling").ends_with("pass"));
+        assert!(line("combined hit rate > 95 %").contains("98.00 %"));
+        assert!(line("combined hit rate > 95 %").ends_with("pass"));
+        // 2000 ÷ 400 = 5.0×: the --compare target is met at exactly 5.
+        assert!(line("--compare: caches + batching").contains("profile 5.0×"));
+        assert!(line("--compare: caches + batching").ends_with("pass"));
+        let json = report.json();
+        assert_eq!(json["seed"], 1234);
+    }
+
+    #[test]
+    fn every_phase_draws_its_own_stream() {
+        let seeds: std::collections::BTreeSet<u64> = super::super::PHASES
+            .iter()
+            .map(|p| super::super::phase_seed(7, p))
+            .collect();
+        assert_eq!(seeds.len(), super::super::PHASES.len());
+        assert!(!seeds.contains(&7), "no phase uses the run's seed itself");
+        assert_eq!(
+            super::super::phase_seed(7, "mix"),
+            super::super::phase_seed(7, "mix")
+        );
+        assert_ne!(
+            super::super::phase_seed(7, "mix"),
+            super::super::phase_seed(8, "mix")
+        );
     }
 }
