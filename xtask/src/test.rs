@@ -1,7 +1,7 @@
 //! `cargo xtask test`: the one test command, exactly what CI runs.
 
 use std::process::{Command, ExitCode};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -17,9 +17,15 @@ enum Outcome {
     NotRun,
 }
 
-/// A step: a name and the commands it runs, in order.
+/// The whole run's budget: CI stops at 90 minutes; a cold run takes about
+/// 10 and a warm one 3.
+const RUN_BUDGET: Duration = Duration::from_secs(60 * 60);
+
+/// A step: a name, the commands it runs in order, and how long they may
+/// take together (cold: compiling included).
 struct Step {
     name: &'static str,
+    budget: Duration,
     commands: Vec<Command>,
     /// Shown when the step has no command (e.g. no crate needs Miri yet).
     empty_note: &'static str,
@@ -54,10 +60,27 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
             eprintln!("xtask: {}", step.empty_note);
         }
         let step_started = Instant::now();
+        let deadline = (step_started + step.budget).min(started + RUN_BUDGET);
         let mut outcome = Outcome::Pass;
         for command in &mut step.commands {
             eprintln!("xtask: $ {}", run::describe(command));
-            let result = run::run_ok(command);
+            let result = match run::run_until(command, Some(deadline)) {
+                Ok(status) if status.success() => Ok(()),
+                Ok(status) => Err(anyhow::anyhow!(
+                    "{} failed ({status})",
+                    run::describe(command)
+                )),
+                Err(e) if e.is::<run::Overran>() => Err(anyhow::anyhow!(
+                    "the {} step ran out of its time ({:.0} s of a {:.0} s budget, the run {:.0} s of {:.0} s): stopped `{}`",
+                    step.name,
+                    step_started.elapsed().as_secs_f64(),
+                    step.budget.as_secs_f64(),
+                    started.elapsed().as_secs_f64(),
+                    RUN_BUDGET.as_secs_f64(),
+                    run::describe(command)
+                )),
+                Err(e) => Err(e),
+            };
             perfect21_testkit::sweep_orphans();
             if let Err(error) = result {
                 eprintln!("xtask: {error:#}");
@@ -125,21 +148,25 @@ fn steps(services: &Services, metadata: &Metadata) -> Result<Vec<Step>> {
     Ok(vec![
         Step {
             name: "fmt",
+            budget: Duration::from_secs(2 * 60),
             commands: vec![fmt],
             empty_note: "",
         },
         Step {
             name: "clippy",
+            budget: Duration::from_secs(25 * 60),
             commands: vec![clippy],
             empty_note: "",
         },
         Step {
             name: "test",
+            budget: Duration::from_secs(25 * 60),
             commands: vec![with_services(tests)],
             empty_note: "",
         },
         Step {
             name: "examples",
+            budget: Duration::from_secs(10 * 60),
             commands: example_commands(metadata)
                 .into_iter()
                 .map(with_services)
@@ -148,21 +175,25 @@ fn steps(services: &Services, metadata: &Metadata) -> Result<Vec<Step>> {
         },
         Step {
             name: "benches",
+            budget: Duration::from_secs(15 * 60),
             commands: vec![with_services(benches)],
             empty_note: "",
         },
         Step {
             name: "miri",
+            budget: Duration::from_secs(20 * 60),
             commands: miri_commands(metadata)?,
             empty_note: "no crate asks for Miri ([package.metadata.perfect21] miri = [...])",
         },
         Step {
             name: "loom",
+            budget: Duration::from_secs(15 * 60),
             commands: loom_commands(metadata),
             empty_note: "no crate asks for loom ([package.metadata.perfect21] loom = [...])",
         },
         Step {
             name: "fuzz",
+            budget: Duration::from_secs(20 * 60),
             commands: crate::fuzz::commands(&crate::fuzz::targets()?, crate::fuzz::TEST_BUDGET)?,
             empty_note: "no fuzz target in fuzz/Cargo.toml",
         },

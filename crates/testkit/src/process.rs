@@ -26,6 +26,35 @@ pub fn exists(pid: u32) -> bool {
     }
 }
 
+/// What tells one process from a later one that reuses its pid: its start
+/// time (clock ticks after boot, `/proc/PID/stat` field 22) and its
+/// executable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) start_ticks: u64,
+    pub(crate) exe: String,
+}
+
+impl Identity {
+    /// The identity of the live process `pid`.
+    pub(crate) fn of(pid: u32) -> Option<Self> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+        Some(Self {
+            start_ticks: start_ticks(&stat)?,
+            exe: exe.to_str()?.to_owned(),
+        })
+    }
+}
+
+/// Field 22 (`starttime`) of a `/proc/PID/stat` line.
+fn start_ticks(stat: &str) -> Option<u64> {
+    // Fields after the command name (which may hold spaces and `)`) start
+    // at field 3, the state; starttime is the 20th of them.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
 /// Waits up to `timeout` for the child to exit; true when it did.
 pub(crate) fn wait_exit(child: &mut Child, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
@@ -78,4 +107,24 @@ pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_field_22_whatever_the_command_name() {
+        let stat = "77 (a (b) c) S 1 77 77 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 987654 1000 100";
+        assert_eq!(start_ticks(stat), Some(987_654));
+        assert_eq!(start_ticks("77 (x) S 1"), None);
+    }
+
+    #[test]
+    fn this_process_has_an_identity_and_a_dead_pid_none() {
+        let me = Identity::of(std::process::id()).expect("own identity");
+        assert_eq!(Identity::of(std::process::id()), Some(me.clone()));
+        assert!(!me.exe.is_empty());
+        assert_eq!(Identity::of(u32::MAX), None);
+    }
 }

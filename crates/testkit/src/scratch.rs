@@ -55,11 +55,20 @@ impl ScratchDir {
         &self.path
     }
 
-    /// Records the server running in this directory, for the orphan sweep.
+    /// Records the server running in this directory, for the orphan sweep:
+    /// its pid, how to stop it, and its identity (start time and
+    /// executable), so that a later process that reuses the pid is never
+    /// signalled.
     pub(crate) fn record_server(&self, pid: u32, stop_with: Signal) {
+        let Some(identity) = process::Identity::of(pid) else {
+            return;
+        };
         let _ = std::fs::write(
             self.path.join(SERVER_PID_FILE),
-            format!("{pid} {}", stop_with as i32),
+            format!(
+                "{pid} {} {} {}",
+                stop_with as i32, identity.start_ticks, identity.exe
+            ),
         );
     }
 }
@@ -105,17 +114,13 @@ fn stop_recorded_server(dir: &Path) {
     let Ok(text) = std::fs::read_to_string(dir.join(SERVER_PID_FILE)) else {
         return;
     };
-    let mut parts = text.split_whitespace();
-    let (Some(pid), Some(signal)) = (
-        parts.next().and_then(|p| p.parse::<u32>().ok()),
-        parts
-            .next()
-            .and_then(|s| s.parse::<i32>().ok())
-            .and_then(|s| Signal::try_from(s).ok()),
-    ) else {
+    let Some((pid, signal, recorded)) = parse_server_record(&text) else {
         return;
     };
-    if !process::exists(pid) {
+    // Only the process that was recorded: a pid reused since (after a
+    // reboot, with a temporary directory that survives it) belongs to
+    // someone else, and this may run as root.
+    if process::Identity::of(pid).as_ref() != Some(&recorded) {
         return;
     }
     process::send(pid, signal);
@@ -123,11 +128,80 @@ fn stop_recorded_server(dir: &Path) {
     while process::exists(pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    if process::exists(pid) {
+    if process::Identity::of(pid).as_ref() == Some(&recorded) {
         process::send(pid, Signal::SIGKILL);
     }
 }
 
+/// `<pid> <signal> <start ticks> <executable>` as [`ScratchDir::record_server`]
+/// writes it (the executable last: it may hold spaces).
+fn parse_server_record(text: &str) -> Option<(u32, Signal, process::Identity)> {
+    let mut parts = text.trim().splitn(4, ' ');
+    let pid = parts.next()?.parse().ok()?;
+    let signal = Signal::try_from(parts.next()?.parse::<i32>().ok()?).ok()?;
+    let start_ticks = parts.next()?.parse().ok()?;
+    let exe = parts.next()?.to_owned();
+    Some((pid, signal, process::Identity { start_ticks, exe }))
+}
+
 fn read_u32(path: &Path) -> Option<u32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An orphan directory (its owner pid is dead) recording `record` as
+    /// its server.
+    fn orphan_dir(tag: &str, record: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "{SCRATCH_PREFIX}sweep-test-{tag}-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        // No process has pid u32::MAX: the owner is gone.
+        std::fs::write(dir.join(OWNER_FILE), u32::MAX.to_string()).unwrap();
+        std::fs::write(dir.join(SERVER_PID_FILE), record).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_sweep_signals_only_the_process_it_recorded() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let real = process::Identity::of(pid).unwrap();
+        // The same pid, but another process's start time: a reused pid.
+        let reused = format!("{pid} 9 {} {}", real.start_ticks + 1, real.exe);
+        let dir = orphan_dir("reused", &reused);
+        sweep_orphans();
+        assert!(!dir.exists(), "the orphan directory is removed");
+        assert!(
+            matches!(child.try_wait(), Ok(None)),
+            "a process that only shares the recorded pid is left alone"
+        );
+        // The recorded process itself is stopped.
+        let dir = orphan_dir(
+            "recorded",
+            &format!("{pid} 9 {} {}", real.start_ticks, real.exe),
+        );
+        sweep_orphans();
+        assert!(!dir.exists());
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "killed by the sweep: {status}");
+    }
+
+    #[test]
+    fn server_records_parse_with_spaces_in_the_executable() {
+        let (pid, signal, identity) =
+            parse_server_record("42 3 1234 /opt/my dir/redis-server\n").unwrap();
+        assert_eq!((pid, signal), (42, Signal::SIGQUIT));
+        assert_eq!(identity.start_ticks, 1234);
+        assert_eq!(identity.exe, "/opt/my dir/redis-server");
+        // The old two-field form has no identity: never signalled.
+        assert!(parse_server_record("42 9").is_none());
+    }
 }
