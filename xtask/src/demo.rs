@@ -7,10 +7,12 @@
 //!
 //! 1. warm-up — the mix for 3 s, not measured (plus the showcase's own
 //!    warmer, `--warm`, which preloads the hottest users);
-//! 2. the ceiling — `/health`, a handler that does nothing, closed loop;
-//! 3. the profile endpoint alone, closed loop;
-//! 4. the original's rate — the mix at 1000 req/s, open loop (CPU is read here);
-//! 5. the mix (`user=80,tasks=15,report=5`) for `--duration` seconds, closed
+//! 2. the ceiling — `/health`, a handler that does nothing — and the
+//!    profile endpoint alone, closed loop, in interleaved 1 s slices (A B B
+//!    A …, 6 each after a warm-up slice each), so the profile's share of
+//!    the ceiling is taken per slice pair and reported with its spread;
+//! 3. the original's rate — the mix at 1000 req/s, open loop (CPU is read here);
+//! 4. the mix (`user=80,tasks=15,report=5`) for `--duration` seconds, closed
 //!    loop, with upstream replica `b` answering 20 ms late (the balancer
 //!    should steer the report's calls to `a`).
 //!
@@ -20,11 +22,14 @@
 //! of its measured window; the demo reads its peak RSS and its
 //! `/stats` before and after the mix (hit rates are over the mix only), and
 //! prints the report; `target/demo/report.json` and
-//! `target/demo/latency.svg` hold the same. `--compare` runs everything
-//! again with `--no-cache` and puts both side by side.
+//! `target/demo/latency.svg` hold the same. `--compare` starts a second
+//! showcase with `--no-cache` beside the first, runs every phase on it too,
+//! and takes the ratio its verdict rests on (profile throughput with caches
+//! over without) from interleaved slices of the two, with its spread.
 
 mod child;
 mod http;
+mod interleave;
 mod render;
 mod svg;
 
@@ -46,7 +51,12 @@ pub(crate) const SLOW_UPSTREAM_MS: u64 = 20;
 #[derive(Debug, Clone)]
 pub(crate) struct ModeRun {
     pub(crate) mode: &'static str,
+    /// `/health` (a handler that does nothing), medians over its slices.
+    pub(crate) ceiling: Value,
+    /// The profile endpoint alone, medians over its slices.
     pub(crate) profile: Value,
+    /// Profile ÷ ceiling throughput, per interleaved slice pair.
+    pub(crate) profile_share: Option<interleave::Spread>,
     pub(crate) rated: Value,
     pub(crate) mix: Value,
     pub(crate) cpu_rated_percent: f64,
@@ -68,7 +78,7 @@ struct Options {
 
 /// The phases that drive load, in order; each draws its own request
 /// stream ([`phase_seed`]), the same one in both modes of `--compare`.
-pub(crate) const PHASES: [&str; 5] = ["warmup", "ceiling", "profile", "rated", "mix"];
+pub(crate) const PHASES: [&str; 6] = ["warmup", "ceiling", "profile", "rated", "mix", "compare"];
 
 /// The seed of `phase` in a run seeded `seed`: distinct for every phase,
 /// so no phase replays another's stream (the warm-up is never the
@@ -162,33 +172,41 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
         .map(|u| format!("http://{}", u.addr))
         .collect();
 
-    let mut ceiling = None;
-    let mut runs = Vec::new();
     let modes: &[&'static str] = if options.compare {
         &["cache", "no-cache"]
     } else {
         &["cache"]
     };
-    for &mode in modes {
-        let result = run_mode(
+    // Every mode's showcase is up before any is measured, so that
+    // `--compare` can interleave them (the idle one only runs its
+    // maintenance timer meanwhile).
+    let showcases = modes
+        .iter()
+        .map(|&mode| start_showcase(mode, &options, &services, &upstream_urls, &bin, &out))
+        .collect::<Result<Vec<_>>>()?;
+    let mut runs = Vec::new();
+    for (&mode, showcase) in modes.iter().zip(&showcases) {
+        runs.push(run_mode(
             mode,
             &options,
-            &services,
+            showcase,
             &upstream_urls,
             &bin,
             &out,
-            &mut ceiling,
-        )?;
-        runs.push(result);
+        )?);
     }
+    let compare = match showcases.as_slice() {
+        [cache, no_cache] => Some(compare_profiles(&options, cache, no_cache, &bin, &out)?),
+        _ => None,
+    };
+    drop(showcases);
     drop(upstreams);
     drop(services);
     let wall_seconds = started.elapsed().as_secs_f64();
 
-    let ceiling = ceiling.context("the ceiling was not measured")?;
     let report = render::Report {
-        ceiling,
         runs,
+        compare,
         connections: options.connections,
         duration: options.duration,
         seed: options.seed,
@@ -234,23 +252,22 @@ fn loadgen(bin: &Path, out: &Path, name: &str, url: &str, args: &[String]) -> Re
     Ok(serde_json::from_str(&text)?)
 }
 
-fn run_mode(
+/// Starts the showcase in `mode` and waits until it answers.
+fn start_showcase(
     mode: &'static str,
     options: &Options,
     services: &Services,
     upstreams: &[String],
     bin: &Path,
     out: &Path,
-    ceiling: &mut Option<Value>,
-) -> Result<ModeRun> {
-    let cache = mode == "cache";
+) -> Result<Running> {
     let mut command = Command::new(bin.join("showcase"));
     services.export(&mut command);
     command
         .env("RUST_LOG", "warn")
         .args(["--port", "0", "--users", &options.users.to_string()])
         .args(["--upstreams", &upstreams.join(",")]);
-    if cache {
+    if mode == "cache" {
         command.args(["--warm", "20000"]);
     } else {
         command.arg("--no-cache");
@@ -261,30 +278,76 @@ fn run_mode(
         &out.join(format!("showcase-{mode}.log")),
         Duration::from_secs(120),
     )?;
-    let url = format!("http://{}", showcase.addr);
     wait_ready(&showcase.addr)?;
-    let users = options.users.to_string();
-    let connections = options.connections.to_string();
-    let short = format!("{:.1}", (options.duration / 4.0).max(3.0));
-    let base = |phase: &str, duration: &str, mix: &str| -> Vec<String> {
-        let seed = phase_seed(options.seed, phase).to_string();
-        [
-            "--duration",
-            duration,
-            "--connections",
-            &connections,
-            "--mix",
-            mix,
-            "--users",
-            &users,
-            "--seed",
-            &seed,
-            "--quiet",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    Ok(showcase)
+}
+
+/// How many measured slices each side of an interleaved comparison gets,
+/// and how long each is.
+const SLICES: usize = 6;
+const SLICE_SECONDS: &str = "1.0";
+
+/// loadgen's arguments for one phase (or one slice `slice` of it): its own
+/// seeded stream.
+fn phase_args(
+    options: &Options,
+    phase: &str,
+    slice: usize,
+    duration: &str,
+    mix: &str,
+) -> Vec<String> {
+    let seed = phase_seed(options.seed, phase).wrapping_add(slice as u64);
+    [
+        "--duration".to_string(),
+        duration.to_string(),
+        "--connections".to_string(),
+        options.connections.to_string(),
+        "--mix".to_string(),
+        mix.to_string(),
+        "--users".to_string(),
+        options.users.to_string(),
+        "--seed".to_string(),
+        seed.to_string(),
+        "--quiet".to_string(),
+    ]
+    .into()
+}
+
+/// `--compare`'s ratio: the profile endpoint with caches over without, in
+/// interleaved slices of the same request streams.
+fn compare_profiles(
+    options: &Options,
+    cache: &Running,
+    no_cache: &Running,
+    bin: &Path,
+    out: &Path,
+) -> Result<interleave::Spread> {
+    let slice = |showcase: &Running, name: &str, i: usize| {
+        let url = format!("http://{}", showcase.addr);
+        let args = phase_args(options, "compare", i, SLICE_SECONDS, "user=1");
+        loadgen(bin, out, &format!("compare-{name}-{i}"), &url, &args)
     };
+    let slices = interleave::abba(
+        SLICES,
+        |i| slice(no_cache, "no-cache", i),
+        |i| slice(cache, "cache", i),
+    )?;
+    slices
+        .b_over_a()
+        .context("no interleaved slices of the profile endpoint")
+}
+
+fn run_mode(
+    mode: &'static str,
+    options: &Options,
+    showcase: &Running,
+    upstreams: &[String],
+    bin: &Path,
+    out: &Path,
+) -> Result<ModeRun> {
+    let url = format!("http://{}", showcase.addr);
+    let base =
+        |phase: &str, duration: &str, mix: &str| phase_args(options, phase, 0, duration, mix);
     // The showcase's CPU is read by loadgen at the edges of its measured
     // window, not around loadgen's start and exit.
     let cpu_pid = ["--cpu-pid".to_string(), showcase.pid().to_string()];
@@ -296,22 +359,23 @@ fn run_mode(
         &url,
         &base("warmup", "3", mix),
     )?;
-    if ceiling.is_none() {
-        *ceiling = Some(loadgen(
-            bin,
-            out,
-            "ceiling",
-            &url,
-            &base("ceiling", &short, "health=1"),
-        )?);
-    }
-    let profile = loadgen(
-        bin,
-        out,
-        &format!("profile-{mode}"),
-        &url,
-        &base("profile", &short, "user=1"),
+    // The ceiling (/health, a handler that does nothing) and the profile
+    // endpoint in interleaved slices: the share a verdict rests on is taken
+    // per slice pair, with its spread.
+    let ceiling_and_profile = interleave::abba(
+        SLICES,
+        |i| {
+            let args = phase_args(options, "ceiling", i, SLICE_SECONDS, "health=1");
+            loadgen(bin, out, &format!("ceiling-{mode}-{i}"), &url, &args)
+        },
+        |i| {
+            let args = phase_args(options, "profile", i, SLICE_SECONDS, "user=1");
+            loadgen(bin, out, &format!("profile-{mode}-{i}"), &url, &args)
+        },
     )?;
+    let ceiling = interleave::Slices::summary(&ceiling_and_profile.a);
+    let profile = interleave::Slices::summary(&ceiling_and_profile.b);
+    let profile_share = ceiling_and_profile.b_over_a();
 
     let rated_seconds = (options.duration / 5.0).max(3.0);
     let mut rated_args = base("rated", &format!("{rated_seconds:.1}"), mix);
@@ -344,10 +408,11 @@ fn run_mode(
         .map(str::to_string)
         .collect();
     let peak_rss = child::peak_rss(showcase.pid()).unwrap_or(0);
-    drop(showcase);
     Ok(ModeRun {
         mode,
+        ceiling,
         profile,
+        profile_share,
         rated,
         mix: mix_summary,
         cpu_rated_percent,

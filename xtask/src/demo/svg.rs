@@ -74,7 +74,10 @@ pub(crate) fn latency_svg(report: &Report) -> String {
         TOP + ph / 2.0,
         TOP + ph / 2.0
     );
-    let mut lines: Vec<(String, &Value)> = vec![("/health ceiling".into(), &report.ceiling)];
+    let mut lines: Vec<(String, &Value)> = Vec::new();
+    if let Some(run) = report.runs.first() {
+        lines.push(("/health ceiling".into(), &run.ceiling));
+    }
     for run in &report.runs {
         lines.push((format!("profile, {}", run.mode), &run.profile));
         lines.push((format!("mix, {}", run.mode), &run.mix));
