@@ -88,7 +88,21 @@ pub(crate) fn phase_seed(seed: u64, phase: &str) -> u64 {
         .iter()
         .position(|p| *p == phase)
         .unwrap_or(PHASES.len()) as u64;
-    seed.wrapping_add((index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    mix(seed ^ mix(index + 1))
+}
+
+/// The seed of slice `slice` of `phase` (0: the phase run whole).
+pub(crate) fn slice_seed(seed: u64, phase: &str, slice: usize) -> u64 {
+    mix(phase_seed(seed, phase) ^ mix(slice as u64))
+}
+
+/// SplitMix64's finaliser (loadgen mixes each worker's seed the same way),
+/// so that no two phases, slices or workers draw the same stream.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A seed from the clock, for a run not given `--seed`.
@@ -184,6 +198,18 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
         .iter()
         .map(|&mode| start_showcase(mode, &options, &services, &upstream_urls, &bin, &out))
         .collect::<Result<Vec<_>>>()?;
+    // `--compare` first, each showcase warmed as its own run will be: the
+    // cache showcase then holds what its warmer and one warm-up loaded, as
+    // in its profile phase, not what a minute of other phases left behind.
+    let compare = match showcases.as_slice() {
+        [cache, no_cache] => {
+            for (showcase, mode) in [(cache, "cache"), (no_cache, "no-cache")] {
+                warm_up(&options, showcase, mode, &bin, &out)?;
+            }
+            Some(compare_profiles(&options, cache, no_cache, &bin, &out)?)
+        }
+        _ => None,
+    };
     let mut runs = Vec::new();
     for (&mode, showcase) in modes.iter().zip(&showcases) {
         runs.push(run_mode(
@@ -195,10 +221,6 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
             &out,
         )?);
     }
-    let compare = match showcases.as_slice() {
-        [cache, no_cache] => Some(compare_profiles(&options, cache, no_cache, &bin, &out)?),
-        _ => None,
-    };
     drop(showcases);
     drop(upstreams);
     drop(services);
@@ -296,7 +318,7 @@ fn phase_args(
     duration: &str,
     mix: &str,
 ) -> Vec<String> {
-    let seed = phase_seed(options.seed, phase).wrapping_add(slice as u64);
+    let seed = slice_seed(options.seed, phase, slice);
     [
         "--duration".to_string(),
         duration.to_string(),
@@ -312,6 +334,22 @@ fn phase_args(
     ]
     .into()
 }
+
+/// The mix for 3 s, not measured.
+fn warm_up(
+    options: &Options,
+    showcase: &Running,
+    mode: &str,
+    bin: &Path,
+    out: &Path,
+) -> Result<()> {
+    let url = format!("http://{}", showcase.addr);
+    let args = phase_args(options, "warmup", 0, "3", MIX);
+    loadgen(bin, out, &format!("warmup-{mode}"), &url, &args).map(drop)
+}
+
+/// The mix of the warm-up, the rated phase and the mix phase.
+const MIX: &str = "user=80,tasks=15,report=5";
 
 /// `--compare`'s ratio: the profile endpoint with caches over without, in
 /// interleaved slices of the same request streams.
@@ -351,14 +389,8 @@ fn run_mode(
     // The showcase's CPU is read by loadgen at the edges of its measured
     // window, not around loadgen's start and exit.
     let cpu_pid = ["--cpu-pid".to_string(), showcase.pid().to_string()];
-    let mix = "user=80,tasks=15,report=5";
-    loadgen(
-        bin,
-        out,
-        &format!("warmup-{mode}"),
-        &url,
-        &base("warmup", "3", mix),
-    )?;
+    let mix = MIX;
+    warm_up(options, showcase, mode, bin, out)?;
     // The ceiling (/health, a handler that does nothing) and the profile
     // endpoint in interleaved slices: the share a verdict rests on is taken
     // per slice pair, with its spread.

@@ -51,7 +51,8 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
     let mut summary = Vec::new();
     let mut failed = false;
     for mut step in steps {
-        if (failed && !keep_going) || crate::signals::interrupted() {
+        let out_of_time = started.elapsed() >= RUN_BUDGET;
+        if (failed && !keep_going) || out_of_time || crate::signals::interrupted() {
             summary.push((step.name, Outcome::NotRun, 0.0));
             continue;
         }
@@ -81,11 +82,14 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
                 )),
                 Err(e) => Err(e),
             };
+            let overran = result.is_err() && Instant::now() >= deadline;
             perfect21_testkit::sweep_orphans();
             if let Err(error) = result {
                 eprintln!("xtask: {error:#}");
                 outcome = Outcome::Fail;
-                if crate::signals::interrupted() {
+                // Past the deadline the step's other commands would only be
+                // started to be stopped.
+                if crate::signals::interrupted() || overran {
                     break;
                 }
             }
@@ -104,7 +108,11 @@ pub(crate) fn main(args: &[String]) -> Result<ExitCode> {
         })
         .collect::<Vec<_>>()
         .join(" · ");
-    let verdict = if failed || crate::signals::interrupted() {
+    let out_of_time = summary
+        .iter()
+        .any(|(_, outcome, _)| *outcome == Outcome::NotRun)
+        && started.elapsed() >= RUN_BUDGET;
+    let verdict = if failed || out_of_time || crate::signals::interrupted() {
         "FAILED"
     } else {
         "ok"

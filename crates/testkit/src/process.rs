@@ -27,24 +27,33 @@ pub fn exists(pid: u32) -> bool {
 }
 
 /// What tells one process from a later one that reuses its pid: its start
-/// time (clock ticks after boot, `/proc/PID/stat` field 22) and its
-/// executable.
+/// time (clock ticks after boot, `/proc/PID/stat` field 22) and its command
+/// name (field 2, the executable's name as the kernel keeps it). Both come
+/// from `/proc/PID/stat`, which anyone may read — unlike `/proc/PID/exe`,
+/// which needs ptrace rights over a server run as another user (Postgres,
+/// as `postgres`, started by root without `CAP_SYS_PTRACE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Identity {
     pub(crate) start_ticks: u64,
-    pub(crate) exe: String,
+    pub(crate) name: String,
 }
 
 impl Identity {
     /// The identity of the live process `pid`.
     pub(crate) fn of(pid: u32) -> Option<Self> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
         Some(Self {
             start_ticks: start_ticks(&stat)?,
-            exe: exe.to_str()?.to_owned(),
+            name: command_name(&stat)?.to_owned(),
         })
     }
+}
+
+/// Field 2 of a `/proc/PID/stat` line: the command name, in parentheses.
+fn command_name(stat: &str) -> Option<&str> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    stat.get(open + 1..close)
 }
 
 /// Field 22 (`starttime`) of a `/proc/PID/stat` line.
@@ -117,6 +126,7 @@ mod identity_tests {
     fn start_time_is_field_22_whatever_the_command_name() {
         let stat = "77 (a (b) c) S 1 77 77 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 987654 1000 100";
         assert_eq!(start_ticks(stat), Some(987_654));
+        assert_eq!(command_name(stat), Some("a (b) c"));
         assert_eq!(start_ticks("77 (x) S 1"), None);
     }
 
@@ -124,7 +134,7 @@ mod identity_tests {
     fn this_process_has_an_identity_and_a_dead_pid_none() {
         let me = Identity::of(std::process::id()).expect("own identity");
         assert_eq!(Identity::of(std::process::id()), Some(me.clone()));
-        assert!(!me.exe.is_empty());
+        assert!(!me.name.is_empty());
         assert_eq!(Identity::of(u32::MAX), None);
     }
 }

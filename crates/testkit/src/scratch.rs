@@ -56,8 +56,8 @@ impl ScratchDir {
     }
 
     /// Records the server running in this directory, for the orphan sweep:
-    /// its pid, how to stop it, and its identity (start time and
-    /// executable), so that a later process that reuses the pid is never
+    /// its pid, how to stop it, and its identity (start time and command
+    /// name), so that a later process that reuses the pid is never
     /// signalled.
     pub(crate) fn record_server(&self, pid: u32, stop_with: Signal) {
         let Some(identity) = process::Identity::of(pid) else {
@@ -67,7 +67,7 @@ impl ScratchDir {
             self.path.join(SERVER_PID_FILE),
             format!(
                 "{pid} {} {} {}",
-                stop_with as i32, identity.start_ticks, identity.exe
+                stop_with as i32, identity.start_ticks, identity.name
             ),
         );
     }
@@ -133,15 +133,15 @@ fn stop_recorded_server(dir: &Path) {
     }
 }
 
-/// `<pid> <signal> <start ticks> <executable>` as [`ScratchDir::record_server`]
-/// writes it (the executable last: it may hold spaces).
+/// `<pid> <signal> <start ticks> <command name>` as [`ScratchDir::record_server`]
+/// writes it (the name last: it may hold spaces).
 fn parse_server_record(text: &str) -> Option<(u32, Signal, process::Identity)> {
     let mut parts = text.trim().splitn(4, ' ');
     let pid = parts.next()?.parse().ok()?;
     let signal = Signal::try_from(parts.next()?.parse::<i32>().ok()?).ok()?;
     let start_ticks = parts.next()?.parse().ok()?;
-    let exe = parts.next()?.to_owned();
-    Some((pid, signal, process::Identity { start_ticks, exe }))
+    let name = parts.next()?.to_owned();
+    Some((pid, signal, process::Identity { start_ticks, name }))
 }
 
 fn read_u32(path: &Path) -> Option<u32> {
@@ -175,7 +175,7 @@ mod tests {
         let pid = child.id();
         let real = process::Identity::of(pid).unwrap();
         // The same pid, but another process's start time: a reused pid.
-        let reused = format!("{pid} 9 {} {}", real.start_ticks + 1, real.exe);
+        let reused = format!("{pid} 9 {} {}", real.start_ticks + 1, real.name);
         let dir = orphan_dir("reused", &reused);
         sweep_orphans();
         assert!(!dir.exists(), "the orphan directory is removed");
@@ -186,7 +186,7 @@ mod tests {
         // The recorded process itself is stopped.
         let dir = orphan_dir(
             "recorded",
-            &format!("{pid} 9 {} {}", real.start_ticks, real.exe),
+            &format!("{pid} 9 {} {}", real.start_ticks, real.name),
         );
         sweep_orphans();
         assert!(!dir.exists());
@@ -195,12 +195,11 @@ mod tests {
     }
 
     #[test]
-    fn server_records_parse_with_spaces_in_the_executable() {
-        let (pid, signal, identity) =
-            parse_server_record("42 3 1234 /opt/my dir/redis-server\n").unwrap();
+    fn server_records_parse_with_spaces_in_the_name() {
+        let (pid, signal, identity) = parse_server_record("42 3 1234 my server\n").unwrap();
         assert_eq!((pid, signal), (42, Signal::SIGQUIT));
         assert_eq!(identity.start_ticks, 1234);
-        assert_eq!(identity.exe, "/opt/my dir/redis-server");
+        assert_eq!(identity.name, "my server");
         // The old two-field form has no identity: never signalled.
         assert!(parse_server_record("42 9").is_none());
     }

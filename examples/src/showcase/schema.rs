@@ -81,6 +81,11 @@ pub async fn prepare(pool: &StatsPool, users: u64) -> Result<bool> {
     let mut client = pool.get().await.context("connecting to Postgres")?;
     // One session at a time may create the schema (tests run in parallel).
     let tx = client.transaction().await?;
+    // Setting up is not serving: the pool's 5 s statement timeout would
+    // cancel the wait for another session's seed, or the seed itself on a
+    // slow disk or a busy machine (seen: 300 000 tasks took 5 s).
+    tx.batch_execute("SET LOCAL statement_timeout = '10min'")
+        .await?;
     tx.execute("SELECT pg_advisory_xact_lock(2121)", &[])
         .await?;
     tx.batch_execute(DDL).await.context("creating the schema")?;
@@ -92,11 +97,7 @@ pub async fn prepare(pool: &StatsPool, users: u64) -> Result<bool> {
     let users = i64::try_from(users).context("--users")?;
     let seeded = have != users;
     if seeded {
-        // A one-off bulk load, not a request: the pool's 5 s statement
-        // timeout (which bounds serving) would cancel it on a slow disk or a
-        // busy machine (seen: 300 000 tasks took 5 s).
-        tx.batch_execute("SET LOCAL statement_timeout = '10min'; TRUNCATE tasks, users")
-            .await?;
+        tx.batch_execute("TRUNCATE tasks, users").await?;
         tx.execute(
             "INSERT INTO users (id, name, email, active)
              SELECT g, 'user ' || g, 'user' || g || '@example.com', g % 10 <> 0

@@ -74,24 +74,40 @@ fn figures(side: &[Value], path: &str) -> Vec<f64> {
     side.iter().map(|s| num(s, path)).collect()
 }
 
+/// Successful requests per second of one slice: loadgen's throughput
+/// counts every request, and an answer that failed fast must not raise a
+/// ratio.
+fn ok_rps(summary: &Value) -> f64 {
+    let count = num(summary, "total.count");
+    let errors = num(summary, "total.errors");
+    let rps = num(summary, "total.rps");
+    if count > 0.0 {
+        rps * (count - errors).max(0.0) / count
+    } else {
+        rps
+    }
+}
+
 impl Slices {
-    /// `b`'s throughput over `a`'s, per slice pair.
+    /// `b`'s successful throughput over `a`'s, per slice pair.
     pub(crate) fn b_over_a(&self) -> Option<Spread> {
         let ratios: Vec<f64> = self
             .a
             .iter()
             .zip(&self.b)
-            .map(|(a, b)| num(b, "total.rps") / num(a, "total.rps"))
+            .map(|(a, b)| ok_rps(b) / ok_rps(a))
             .collect();
         Spread::of(&ratios)
     }
 
-    /// One side as a loadgen-like summary: medians over its slices of the
-    /// throughput and latency percentiles, errors summed, the spread of the
-    /// throughput, and the latency curve of the slice whose throughput is
-    /// nearest the median.
+    /// One side as a loadgen-like summary: the median throughput and P50
+    /// over its slices, the *worst* slice's P95 and P99 (a percentile that
+    /// is a median of slices would hide the worst ones), errors summed, the
+    /// spread of the throughput, and the latency curve of the slice whose
+    /// throughput is nearest the median.
     pub(crate) fn summary(side: &[Value]) -> Value {
         let median = |path: &str| Spread::of(&figures(side, path)).map_or(0.0, |s| s.median);
+        let worst = |path: &str| Spread::of(&figures(side, path)).map_or(0.0, |s| s.max);
         let rps = Spread::of(&figures(side, "total.rps"));
         let typical = side
             .iter()
@@ -106,8 +122,8 @@ impl Slices {
             "total": {
                 "rps": median("total.rps"),
                 "p50_ms": median("total.p50_ms"),
-                "p95_ms": median("total.p95_ms"),
-                "p99_ms": median("total.p99_ms"),
+                "p95_ms": worst("total.p95_ms"),
+                "p99_ms": worst("total.p99_ms"),
                 "errors": figures(side, "total.errors").iter().sum::<f64>(),
                 "curve": typical,
             },
@@ -141,7 +157,7 @@ mod tests {
             },
             |i| {
                 order.borrow_mut().push_str(&format!("B{i} "));
-                Ok(json!({"total": {"rps": 25.0 * i as f64}}))
+                Ok(json!({"total": {"rps": 25.0 * i as f64, "p99_ms": i as f64}}))
             },
         )
         .unwrap();
@@ -153,5 +169,15 @@ mod tests {
         let b = Slices::summary(&slices.b);
         assert_eq!(b["total"]["rps"], 62.5);
         assert_eq!(b["slices"], 4);
+        assert_eq!(b["total"]["p99_ms"], 4.0, "the worst slice's P99");
+    }
+
+    #[test]
+    fn failed_requests_do_not_count_towards_a_ratio() {
+        let slices = Slices {
+            a: vec![json!({"total": {"rps": 100.0, "count": 100, "errors": 0}})],
+            b: vec![json!({"total": {"rps": 100.0, "count": 100, "errors": 50}})],
+        };
+        assert_eq!(slices.b_over_a().unwrap().median, 0.5);
     }
 }
