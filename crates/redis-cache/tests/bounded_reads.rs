@@ -22,32 +22,6 @@ fn stored_json_string(len: usize) -> Vec<u8> {
     out
 }
 
-async fn store_raw(cache: &RedisCache, key: &str, bytes: &[u8]) {
-    let mut raw = support::raw(&perfect21_testkit::env::redis_url()).await;
-    let _: () = redis::cmd("SET")
-        .arg(cache.full_key(key))
-        .arg(bytes)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-}
-
-/// The process's peak resident set, bytes, after resetting it to the
-/// current one when `reset` (Linux ≥ 4.0).
-fn peak_rss(reset: bool) -> usize {
-    if reset {
-        std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM");
-    }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb: usize = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .expect("VmHWM in /proc/self/status");
-    kb * 1024
-}
-
 #[tokio::test]
 async fn a_bounded_reader_never_receives_more_than_max_value_size_of_a_huge_plain_value() {
     let cache = support::builder("bounded-rss")
@@ -60,16 +34,16 @@ async fn a_bounded_reader_never_receives_more_than_max_value_size_of_a_huge_plai
     // Ten times the bound, not compressed: nothing to expand, so only the
     // reply itself can make a reader's memory grow.
     let huge = stored_json_string(10 * MAX_VALUE);
-    store_raw(&cache, "huge", &huge).await;
+    support::store_raw(&cache, "huge", &huge).await;
     drop(huge);
 
-    let before = peak_rss(true);
+    let before = support::reset_peak();
     let read = cache.get::<String>("huge").await.unwrap();
     let many = cache
         .get_many::<String, _>(&["huge", "huge"])
         .await
         .unwrap();
-    let grown = peak_rss(false).saturating_sub(before);
+    let grown = support::peak_rss().saturating_sub(before);
     assert_eq!(read, None, "an oversize value reads as a miss");
     assert_eq!(many, vec![None, None]);
     assert_eq!(
@@ -105,8 +79,8 @@ async fn the_bound_is_the_same_on_every_read_path_bounded_or_not() {
         let cache = small_cache("bounded-paths", bounded).await;
         let fits = stored_json_string(SMALL);
         let over = stored_json_string(SMALL + 1);
-        store_raw(&cache, "fits", &fits).await;
-        store_raw(&cache, "over", &over).await;
+        support::store_raw(&cache, "fits", &fits).await;
+        support::store_raw(&cache, "over", &over).await;
         let expect = "a".repeat(SMALL - 3);
 
         assert_eq!(
@@ -153,7 +127,7 @@ async fn the_bound_is_the_same_on_every_read_path_bounded_or_not() {
 async fn an_empty_value_reads_as_a_miss_when_bounded_and_a_decode_error_when_not() {
     for (bounded, misses, decode_errors) in [(false, 0, 1), (true, 1, 0)] {
         let cache = small_cache("bounded-empty", bounded).await;
-        store_raw(&cache, "empty", b"").await;
+        support::store_raw(&cache, "empty", b"").await;
         assert_eq!(cache.get::<String>("empty").await.unwrap(), None);
         let stats = cache.stats();
         assert_eq!(
@@ -177,8 +151,8 @@ async fn the_local_tier_reads_bounded_too() {
         .build()
         .await
         .unwrap();
-    store_raw(&cache, "over", &stored_json_string(SMALL + 1)).await;
-    store_raw(&cache, "fits", &stored_json_string(SMALL)).await;
+    support::store_raw(&cache, "over", &stored_json_string(SMALL + 1)).await;
+    support::store_raw(&cache, "fits", &stored_json_string(SMALL)).await;
     assert_eq!(cache.get::<String>("over").await.unwrap(), None);
     let many: Vec<Option<String>> = cache.get_many(&["fits", "over", "absent"]).await.unwrap();
     assert_eq!(

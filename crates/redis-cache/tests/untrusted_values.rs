@@ -39,39 +39,12 @@ fn framed(header: u8, claimed: usize, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The process's peak resident set since the last [`reset_peak`], bytes.
-fn peak_rss() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .expect("VmHWM in /proc/self/status");
-    let kb: usize = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap();
-    kb * 1024
-}
-
-/// Resets the peak resident set to the current one (Linux ≥ 4.0).
-fn reset_peak() -> usize {
-    std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM");
-    peak_rss()
-}
-
 /// Reads `key` holding `bytes` and returns how much the peak RSS grew.
 async fn read_growth(cache: &RedisCache, key: &str, bytes: &[u8]) -> usize {
-    let mut raw = support::raw(&perfect21_testkit::env::redis_url()).await;
-    let _: () = redis::cmd("SET")
-        .arg(cache.full_key(key))
-        .arg(bytes)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    let before = reset_peak();
+    support::store_raw(cache, key, bytes).await;
+    let before = support::reset_peak();
     let read = cache.get::<String>(key).await;
-    let grown = peak_rss().saturating_sub(before);
+    let grown = support::peak_rss().saturating_sub(before);
     assert!(
         matches!(read, Ok(None)),
         "{key}: a value over the bound must read as a miss, got {:?}",

@@ -136,3 +136,34 @@ pub(crate) async fn assert_no_crosstalk(cache: RedisCache) {
     assert_eq!(cache.stats().decode_errors, 0);
     assert_eq!(cache.stats().errors, 0);
 }
+
+/// Writes `bytes` under `key` of `cache`'s namespace with a raw `SET`: a
+/// value the cache itself would not write.
+pub(crate) async fn store_raw(cache: &RedisCache, key: &str, bytes: &[u8]) {
+    let mut raw = raw(&perfect21_testkit::env::redis_url()).await;
+    let _: () = redis::cmd("SET")
+        .arg(cache.full_key(key))
+        .arg(bytes)
+        .query_async(&mut raw)
+        .await
+        .expect("SET");
+}
+
+/// The process's peak resident set since the last [`reset_peak`], bytes.
+pub(crate) fn peak_rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kb: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("VmHWM in /proc/self/status");
+    kb * 1024
+}
+
+/// Resets the peak resident set to the current one (Linux ≥ 4.0) and
+/// returns it.
+pub(crate) fn reset_peak() -> usize {
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM");
+    peak_rss()
+}
