@@ -8,9 +8,15 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-/// The workspace root (the directory above `xtask/`).
+/// The workspace root (the directory above `xtask/`): from the
+/// `CARGO_MANIFEST_DIR` that `cargo run` (the `cargo xtask` alias) gives
+/// the process, else the one it was compiled in. (Only the compile-time
+/// path once made a binary built in another checkout that shares this
+/// target directory drive the other checkout — or a deleted one.)
 pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()
