@@ -356,6 +356,61 @@ fn progress_bar(shared: Arc<Shared>) -> indicatif::ProgressBar {
 mod tests {
     use super::*;
 
+    /// A server whose `/health` takes `delay` to answer.
+    async fn slow_server(delay: Duration) -> String {
+        let app = axum::Router::new().route(
+            "/health",
+            axum::routing::get(move || async move {
+                tokio::time::sleep(delay).await;
+                "ok"
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    fn config(url: String, rate: Option<f64>) -> Config {
+        Config {
+            url,
+            duration: Duration::from_secs(60),
+            requests: Some(10),
+            connections: 1,
+            rate,
+            mix: Mix::parse("health=1").unwrap(),
+            users: 10,
+            zipf: 0.99,
+            seed: 1,
+            progress: false,
+            cpu_pid: None,
+        }
+    }
+
+    /// Open loop corrects for coordinated omission: a request's latency
+    /// counts from when it was due, so one connection scheduled every 5 ms
+    /// against a server that takes 40 ms falls further behind with each
+    /// request, and its latencies say so; closed loop measures from the
+    /// send. Only lower bounds, which the server's own 40 ms guarantee.
+    #[tokio::test]
+    async fn open_loop_latency_counts_from_the_scheduled_start() {
+        let delay = Duration::from_millis(40);
+        let url = slow_server(delay).await;
+        let open = run(config(url.clone(), Some(200.0))).await.unwrap();
+        assert_eq!(open.total.count, 10);
+        // The 10th request was due at 45 ms and cannot have been sent
+        // before the 9th answered (≥ 9 × 40 ms): it waited ≥ 315 ms.
+        assert!(open.total.max_ms >= 315.0, "max {} ms", open.total.max_ms);
+        let closed = run(config(url, None)).await.unwrap();
+        assert_eq!(closed.total.count, 10);
+        assert!(
+            closed.total.p50_ms >= 40.0 - 1.0,
+            "p50 {} ms",
+            closed.total.p50_ms
+        );
+        assert_eq!(open.seed, 1);
+    }
+
     #[test]
     fn workers_of_runs_with_related_seeds_share_no_stream() {
         // Seeds a fixed step apart (as a caller deriving per-phase seeds
