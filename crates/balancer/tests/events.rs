@@ -2,37 +2,15 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use perfect21_testkit::logs::Captured;
 
 use perfect21_balancer::{ManualClock, RoundRobin};
 use support::{builder, call, ms, secs};
 
-/// Collects what the fmt subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn ejection_probation_and_readmission_are_traced() {
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer({
-            let captured = captured.clone();
-            move || captured.clone()
-        })
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
+    let subscriber = captured.subscriber(tracing::Level::INFO);
     tracing::subscriber::with_default(subscriber, || {
         let clock = ManualClock::new();
         let balancer = builder(RoundRobin::new(), &["a"], &clock)
@@ -44,7 +22,7 @@ fn ejection_probation_and_readmission_are_traced() {
         clock.advance(secs(30));
         call(&balancer, &clock, ms(1), |_| false);
     });
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(

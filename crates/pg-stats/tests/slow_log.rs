@@ -7,14 +7,15 @@ mod support;
 use std::time::Duration;
 
 use perfect21_pg_stats::SLOW_QUERY_TARGET;
-use support::{Captured, builder};
+use perfect21_testkit::logs::Captured;
+use support::builder;
 
 const SECRET: &str = "alice@example.com-4111111111111111";
 
 #[tokio::test]
 async fn slow_queries_are_logged_without_values() {
     let captured = Captured::default();
-    let _guard = tracing::subscriber::set_default(captured.subscriber());
+    let _guard = captured.install();
     let pool = builder()
         .slow_threshold(Duration::from_millis(30))
         .slow_log_capacity(2)
@@ -73,7 +74,7 @@ async fn slow_queries_are_logged_without_values() {
 #[tokio::test]
 async fn parameter_values_only_when_enabled() {
     let captured = Captured::default();
-    let _guard = tracing::subscriber::set_default(captured.subscriber());
+    let _guard = captured.install();
     let pool = builder()
         .slow_threshold(Duration::ZERO)
         .log_parameters(true)

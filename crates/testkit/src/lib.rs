@@ -30,6 +30,7 @@ mod binaries;
 mod cluster;
 pub mod env;
 mod error;
+pub mod logs;
 mod port;
 mod postgres;
 mod process;

@@ -2,9 +2,7 @@
 //! from `DATABASE_URL`, which `cargo xtask test` exports).
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 
 use perfect21_pg_stats::{StatsPool, StatsPoolBuilder};
 
@@ -59,35 +57,6 @@ pub async fn server_calls(c: &tokio_postgres::Client, query: &str) -> i64 {
     .await
     .unwrap()
     .get(0)
-}
-
-/// A `tracing` subscriber writing plain text into a shared buffer.
-#[derive(Clone, Default)]
-pub struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
-        let buf = self.clone();
-        tracing_subscriber::fmt()
-            .with_writer(move || buf.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::TRACE)
-            .finish()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 pub mod gate;
